@@ -1,0 +1,1 @@
+"""Alembic migrations (raw SQL). Not imported by the service at run time."""

@@ -1,0 +1,21 @@
+"""search: reserved slot in the revision chain (filled by the issue that builds it).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26
+"""
+
+from migrations._sql import execute_script
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    execute_script("SELECT 1")
+
+
+def downgrade() -> None:
+    execute_script("SELECT 1")

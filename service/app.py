@@ -1,0 +1,108 @@
+"""The application factory: ``create_app(settings) -> Litestar``. No I/O happens here.
+
+Routes, plugins, middleware and the OpenAPI description are assembled from each resource
+package's ``route_handlers``; the pool is opened by the lifespan, so the spec and the CLI work
+without a database.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from service import __version__
+from service.auth import routes as auth_routes
+from service.config import Settings
+from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
+from service.errors import problem_handler
+from service.health import routes as health_routes
+from service.middleware import AuthMiddleware, RequestContext
+
+API_DESCRIPTION = """\
+Spread records how NHS innovations travel from site to site and how they change on the way:
+innovations, the sites that adopt them, who learned from whom and through which channel, what
+each site adapted, and the outcomes that followed.
+
+Every `/v1` operation needs an API key (`Authorization: Bearer spr_...`) with the `read` scope;
+writes need `write`. Errors are RFC 9457 `application/problem+json`. Collections use keyset
+pagination (`limit`, `cursor`, `nextCursor`, `Link: rel="next"`). Records carry an `ETag`;
+`PATCH` and `DELETE` honour `If-Match`.
+
+Reference data contains public sector information licensed under the Open Government Licence v3.0.
+"""
+
+TAGS = [
+    Tag(name="health", description="Liveness and readiness probes."),
+    Tag(name="keys", description="The calling API key."),
+]
+
+
+def v1_route_handlers() -> list:
+    """Every ``/v1`` handler, gathered from the resource packages."""
+    return [*auth_routes.route_handlers]
+
+
+class _PrometheusController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings) -> Litestar:
+    v1 = Router(
+        path="/v1",
+        route_handlers=v1_route_handlers(),
+        middleware=[AuthMiddleware()],
+        dependencies={
+            "conn": Provide(provide_conn, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+        security=[{"bearerAuth": []}],
+    )
+    prometheus = PrometheusConfig(app_name="spread", prefix="spread", group_path=True, exclude=["/metrics"])
+    app = Litestar(
+        route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController],
+        lifespan=[pool_lifespan(settings)],
+        exception_handlers={Exception: problem_handler},
+        middleware=[prometheus.middleware],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["ETag", "Link", "Location", "X-Request-ID", "Retry-After"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        )
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="Spread API",
+            version=__version__,
+            description=API_DESCRIPTION,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            tags=TAGS,
+            servers=[Server(url="/", description="This server")],
+            components=Components(
+                security_schemes={
+                    "bearerAuth": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key from `spread keys create` (it starts with `spr_`).",
+                    )
+                }
+            ),
+            use_handler_docstrings=True,
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.settings = settings
+    # Outermost: request ids and access logs also cover 404s, 405s and CORS preflights.
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    return app

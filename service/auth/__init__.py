@@ -1,0 +1,1 @@
+"""API keys, partners and the authentication of every /v1 request."""

@@ -1,0 +1,164 @@
+"""SQL for keys and partners. Records never leave this module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.auth.schemas import Principal
+
+
+class KeyLookup(msgspec.Struct, frozen=True, kw_only=True):
+    principal: Principal
+    revoked_at: dt.datetime | None
+    expired: bool
+    hits: int | None
+
+
+_LOOKUP = """
+SELECT k.id, k.partner_id, p.name AS partner_name, k.scopes, k.expires_at, k.revoked_at,
+       (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired, NULL::int AS hits
+FROM api_keys k JOIN partners p ON p.id = k.partner_id
+WHERE k.secret_hash = $1 AND $2::int = 0
+"""
+
+# With rate limiting on: one round trip finds the key and counts this request in the key's
+# current one-minute window (the upsert runs only for a live key). It writes, so it runs on
+# the primary even when reads go to a replica.
+_LOOKUP_RATED = """
+WITH k AS (
+    SELECT k.id, k.partner_id, p.name AS partner_name, k.scopes, k.expires_at, k.revoked_at,
+           (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired
+    FROM api_keys k JOIN partners p ON p.id = k.partner_id
+    WHERE k.secret_hash = $1
+), hit AS (
+    INSERT INTO rate_limit_windows AS w (key_id, window_start, hits)
+    SELECT k.id, date_trunc('minute', now()), 1 FROM k
+    WHERE $2::int > 0 AND k.revoked_at IS NULL AND NOT k.expired
+    ON CONFLICT (key_id, window_start) DO UPDATE SET hits = w.hits + 1
+    RETURNING w.hits
+)
+SELECT k.id, k.partner_id, k.partner_name, k.scopes, k.expires_at, k.revoked_at, k.expired,
+       (SELECT hits FROM hit) AS hits
+FROM k
+"""
+
+
+async def lookup_key(conn: asyncpg.Connection, secret_hash: bytes, rate_limit: int) -> KeyLookup | None:
+    row = await conn.fetchrow(_LOOKUP_RATED if rate_limit > 0 else _LOOKUP, secret_hash, rate_limit)
+    if row is None:
+        return None
+    return KeyLookup(
+        principal=Principal(
+            key_id=row["id"],
+            partner_id=row["partner_id"],
+            partner_name=row["partner_name"],
+            scopes=tuple(row["scopes"]),
+            expires_at=row["expires_at"],
+        ),
+        revoked_at=row["revoked_at"],
+        expired=row["expired"],
+        hits=row["hits"],
+    )
+
+
+_ENSURE_PARTNER = """
+INSERT INTO partners (name) VALUES ($1)
+ON CONFLICT (name) DO UPDATE SET name = excluded.name
+RETURNING id
+"""
+
+
+async def ensure_partner(conn: asyncpg.Connection, name: str) -> uuid.UUID:
+    return await conn.fetchval(_ENSURE_PARTNER, name)
+
+
+_INSERT_KEY = """
+INSERT INTO api_keys (partner_id, prefix, secret_hash, scopes, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id
+"""
+
+
+async def insert_key(
+    conn: asyncpg.Connection,
+    partner_id: uuid.UUID,
+    prefix: str,
+    secret_hash: bytes,
+    scopes: list[str],
+    expires_at: dt.datetime | None,
+) -> uuid.UUID:
+    return await conn.fetchval(_INSERT_KEY, partner_id, prefix, secret_hash, scopes, expires_at)
+
+
+_LIST_KEYS = """
+SELECT k.id, p.name AS partner, k.prefix, k.scopes, k.expires_at, k.revoked_at, k.created_at
+FROM api_keys k JOIN partners p ON p.id = k.partner_id
+ORDER BY k.created_at, k.id
+"""
+
+
+async def list_keys(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_LIST_KEYS)]
+
+
+_REVOKE_KEY = """
+UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING revoked_at
+"""
+
+
+async def revoke_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> dt.datetime | None:
+    return await conn.fetchval(_REVOKE_KEY, key_id)
+
+
+_PARTNER_SITES = """
+SELECT coalesce(array_agg(site_code ORDER BY site_code), '{}') FROM partner_sites WHERE partner_id = $1
+"""
+
+
+async def partner_sites(conn: asyncpg.Connection, partner_id: uuid.UUID) -> list[str]:
+    return list(await conn.fetchval(_PARTNER_SITES, partner_id))
+
+
+_MISSING_SITES = """
+SELECT coalesce(array_agg(c ORDER BY c), '{}') FROM unnest($1::text[]) AS c
+WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.code = c)
+"""
+
+_GRANT_SITES = """
+INSERT INTO partner_sites (partner_id, site_code)
+SELECT $1, c FROM unnest($2::text[]) AS c
+ON CONFLICT DO NOTHING
+"""
+
+
+async def grant_sites(conn: asyncpg.Connection, partner_id: uuid.UUID, sites: list[str]) -> list[str]:
+    """Authorise the partner for the sites; returns the codes that are not sites (nothing granted then)."""
+    missing = list(await conn.fetchval(_MISSING_SITES, sites))
+    if not missing:
+        await conn.execute(_GRANT_SITES, partner_id, sites)
+    return missing
+
+
+_LIST_PARTNERS = """
+SELECT p.id, p.name, p.created_at,
+       coalesce((SELECT array_agg(ps.site_code ORDER BY ps.site_code) FROM partner_sites ps
+                  WHERE ps.partner_id = p.id), '{}') AS sites,
+       (SELECT count(*) FROM api_keys k WHERE k.partner_id = p.id AND k.revoked_at IS NULL) AS live_keys
+FROM partners p ORDER BY p.name
+"""
+
+
+async def list_partners(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_LIST_PARTNERS)]
+
+
+_COVERS = "SELECT spread_partner_covers($1, $2)"
+
+
+async def partner_covers(conn: asyncpg.Connection, partner_id: uuid.UUID, site_code: str) -> bool:
+    return bool(await conn.fetchval(_COVERS, partner_id, site_code))

@@ -1,0 +1,118 @@
+"""Settings, read from the environment once and validated before anything starts.
+
+Every setting is an environment variable (``SPREAD_*`` plus ``DATABASE_URL``). A bad value
+raises :class:`ConfigError` naming the variable, so the process stops with a message a
+person can act on instead of failing later in some unrelated place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Validated service settings. Build with :func:`load_settings` or directly in tests."""
+
+    database_url: str | None = None
+    read_database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".spread-data")
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    pool_acquire_timeout: float = 5.0
+    statement_timeout_ms: int = 15_000
+    log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    rate_limit_per_minute: int = 0
+    workers: int = 1
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{name} must be a postgresql:// URL, got {raw.split('@')[-1]!r}")
+    return raw
+
+
+def _level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} entries must be '*' or start with http:// or https://, got {origin!r}")
+    return origins
+
+
+# variable -> (settings field, parser)
+_PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "DATABASE_URL": ("database_url", _url),
+    "SPREAD_READ_DATABASE_URL": ("read_database_url", _url),
+    "SPREAD_HOST": ("host", lambda n, r: r),
+    "SPREAD_PORT": ("port", lambda n, r: _int(n, r, 1, 65535)),
+    "SPREAD_DATA_DIR": ("data_dir", lambda n, r: Path(r).expanduser()),
+    "SPREAD_POOL_MIN_SIZE": ("pool_min_size", lambda n, r: _int(n, r, 0, 1000)),
+    "SPREAD_POOL_MAX_SIZE": ("pool_max_size", lambda n, r: _int(n, r, 1, 1000)),
+    "SPREAD_POOL_ACQUIRE_TIMEOUT": ("pool_acquire_timeout", lambda n, r: _float(n, r, 0.01, 300)),
+    "SPREAD_STATEMENT_TIMEOUT_MS": ("statement_timeout_ms", lambda n, r: _int(n, r, 1, 3_600_000)),
+    "SPREAD_LOG_LEVEL": ("log_level", _level),
+    "SPREAD_CORS_ORIGINS": ("cors_origins", _origins),
+    "SPREAD_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, 1024, 1024 * 1024 * 1024)),
+    "SPREAD_RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
+    "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise :class:`ConfigError` naming the first bad one."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, (field, parse) in _PARSERS.items():
+        raw = env.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        values[field] = parse(variable, raw.strip())
+    settings = Settings(**values)
+    if settings.pool_min_size > settings.pool_max_size:
+        raise ConfigError(
+            f"SPREAD_POOL_MIN_SIZE ({settings.pool_min_size}) must not exceed "
+            f"SPREAD_POOL_MAX_SIZE ({settings.pool_max_size})"
+        )
+    return settings

@@ -1,0 +1,315 @@
+"""Domain errors and their one mapping to RFC 9457 ``application/problem+json``.
+
+Services raise the errors defined here; :func:`problem_handler` turns those, Litestar's own
+HTTP errors, validation failures and database faults into a problem document. A client never
+sees a stack trace or a raw database message: unexpected errors become a generic 500 that
+names the request id, and the details go to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+log = logging.getLogger("spread.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One field at fault: where it is and what is wrong with it."""
+
+    field: str
+    detail: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type: str
+    title: str
+    status: Annotated[int, msgspec.Meta(ge=100, le=599)]
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Base of every domain error; carries what the problem document needs."""
+
+    status: int = 500
+    title: str = "Internal server error"
+    slug: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class BadRequestError(ProblemError):
+    status, title, slug = 400, "Bad request", "bad-request"
+
+
+class UnauthorizedError(ProblemError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class ForbiddenError(ProblemError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFoundError(ProblemError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class ConflictError(ProblemError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class GoneError(ProblemError):
+    status, title, slug = 410, "Gone", "gone"
+
+
+class PreconditionFailedError(ProblemError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PayloadTooLargeError(ProblemError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class InvalidInputError(ProblemError):
+    """422: the request is well formed but its content breaks a rule."""
+
+    status, title, slug = 422, "Invalid input", "invalid-input"
+
+    def __init__(self, detail: str, *, field: str | None = None, **kwargs: Any) -> None:
+        if field is not None and "errors" not in kwargs:
+            kwargs["errors"] = [FieldError(field=field, detail=detail)]
+        super().__init__(detail, **kwargs)
+
+
+class RateLimitedError(ProblemError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+class ServiceUnavailableError(ProblemError):
+    status, title, slug = 503, "Service unavailable", "service-unavailable"
+
+
+_HTTP_TITLES = {
+    400: ("Bad request", "bad-request"),
+    401: ("Unauthorized", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    406: ("Not acceptable", "not-acceptable"),
+    409: ("Conflict", "conflict"),
+    412: ("Precondition failed", "precondition-failed"),
+    413: ("Payload too large", "payload-too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+    422: ("Invalid input", "invalid-input"),
+    429: ("Too many requests", "rate-limited"),
+    500: ("Internal server error", "internal-error"),
+    503: ("Service unavailable", "service-unavailable"),
+}
+
+
+def problem_type(slug: str) -> str:
+    """The problem ``type`` URI: a relative reference, documented in the README."""
+    return f"/problems/{slug}"
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
+    """Turn Litestar's validation ``extra`` into field errors and pick a status-worthy detail."""
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = item.get("key")
+        source = item.get("source")
+        field = str(key) if key else ("body" if source in (None, "body") else str(source))
+        if source and source not in ("body",) and key:
+            field = f"{source}.{key}" if source in ("query", "path", "header", "cookie") else str(key)
+        errors.append(FieldError(field=field, detail=message))
+    detail = str(exc.detail)
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.detail}" for e in errors)
+    return detail, errors
+
+
+def _malformed_body(exc: ValidationException) -> bool:
+    text = f"{exc.detail} {exc.extra}".lower()
+    return "malformed" in text or "invalid json" in text or "json is malformed" in text
+
+
+def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem, dict[str, str], dict[str, Any]]:
+    """Map any exception to a problem, its headers and extra members. The one mapping."""
+    request_id = _request_id(request)
+    instance = request.url.path
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+
+    if isinstance(exc, ProblemError):
+        problem = Problem(
+            type=problem_type(exc.slug),
+            title=exc.title,
+            status=exc.status,
+            detail=exc.detail,
+            errors=exc.errors,
+        )
+        headers.update(exc.headers)
+        extra.update(exc.extra)
+        if exc.status == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="spread"')
+    elif isinstance(exc, ValidationException):
+        if _malformed_body(exc):
+            problem = Problem(
+                type=problem_type("malformed-body"),
+                title="Malformed request body",
+                status=400,
+                detail="The request body is not valid JSON. Check quoting, commas and brackets, "
+                "and send it with Content-Type: application/json.",
+            )
+        else:
+            detail, errors = _validation_errors(exc)
+            problem = Problem(
+                type=problem_type("invalid-input"),
+                title="Invalid input",
+                status=422,
+                detail=detail or "The request did not validate.",
+                errors=errors or None,
+            )
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
+        title, slug = _HTTP_TITLES.get(status, ("Error", "error"))
+        detail = str(exc.detail) if exc.detail else title
+        if isinstance(exc, NotAuthorizedException):
+            headers["WWW-Authenticate"] = 'Bearer realm="spread"'
+        if isinstance(exc, PermissionDeniedException):
+            status, title, slug = 403, "Forbidden", "forbidden"
+        if status == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        elif status == 404 and detail in ("Not Found", title):
+            detail = f"Nothing is served at {request.url.path}. See /schema for the API reference."
+        elif status == 413:
+            detail = (
+                "The request body is larger than this server accepts. Split it into smaller "
+                "requests (see the limits in the API reference)."
+            )
+        if exc.headers:
+            headers.update(exc.headers)
+        problem = Problem(type=problem_type(slug), title=title, status=status, detail=detail)
+    elif isinstance(exc, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError, OSError, TimeoutError)) or (
+        isinstance(exc, asyncpg.PostgresConnectionError)
+    ):
+        log.warning("database unavailable: %r", exc, extra={"request_id": request_id})
+        headers["Retry-After"] = "2"
+        problem = Problem(
+            type=problem_type("service-unavailable"),
+            title="Service unavailable",
+            status=503,
+            detail="The database is unavailable or busy. Retry shortly.",
+        )
+    elif isinstance(exc, asyncpg.QueryCanceledError):
+        log.warning("statement timeout: %r", exc, extra={"request_id": request_id})
+        headers["Retry-After"] = "5"
+        problem = Problem(
+            type=problem_type("service-unavailable"),
+            title="Service unavailable",
+            status=503,
+            detail="The request took longer than the server allows. Narrow it (filters, smaller limit) and retry.",
+        )
+    else:
+        log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id})
+        problem = Problem(
+            type=problem_type("internal-error"),
+            title="Internal server error",
+            status=500,
+            detail="Something went wrong on our side. Quote the request id if you report it.",
+        )
+    problem.instance = instance
+    problem.request_id = request_id
+    return problem, headers, extra
+
+
+def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar exception handler: every error leaves here as problem+json."""
+    problem, headers, extra = to_problem(request, exc)
+    body: dict[str, Any] = msgspec.to_builtins(problem)
+    body.update(extra)
+    if problem.status == 503 and "Retry-After" not in headers:
+        headers["Retry-After"] = "2"
+    return Response(content=body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_response_spec(status: int, description: str) -> Any:
+    """An OpenAPI ``ResponseSpec`` for a declared error status, with the problem schema."""
+    from litestar.openapi.datastructures import ResponseSpec
+    from litestar.openapi.spec import Example
+
+    title, slug = _HTTP_TITLES.get(status, ("Error", "error"))
+    example: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": description,
+        "instance": "/v1/...",
+        "requestId": "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f",
+    }
+    if status == 422:
+        example["errors"] = [{"field": "siteCode", "detail": "no site has code 'XYZ'"}]
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+        examples=[Example(summary=title, value=example)],
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (for example a body that is not JSON).",
+    401: "No API key, or the key is unknown, expired or revoked.",
+    403: "The key lacks the scope, or the partner is not authorised for this record.",
+    404: "No such record.",
+    409: "The write conflicts with the current state.",
+    412: "If-Match did not match the current ETag.",
+    413: "The request body is too large.",
+    415: "Unsupported Content-Type.",
+    422: "The input did not validate; `errors` lists the fields at fault.",
+    429: "Too many requests for this key; retry after the Retry-After seconds.",
+    503: "The database is unavailable or the request timed out; retry.",
+}
+
+
+def responses(*statuses: int) -> dict[int, Any]:
+    """Declare error responses for a handler, so they appear in the spec."""
+    return {s: problem_response_spec(s, _DESCRIPTIONS[s]) for s in statuses}

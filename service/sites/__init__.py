@@ -1,0 +1,1 @@
+"""Sites: NHS organisations and their sites, addressed by ODS code."""

@@ -1,0 +1,113 @@
+"""Shared types: the base Struct, constrained scalar aliases, cursors and HTTP helpers.
+
+Every request and response body derives from :class:`Base` (camelCase on the wire, unknown
+fields refused). Scalars that recur across resources (ODS codes, limits, texts) are
+``Annotated`` aliases here, so a constraint is written once and shows in the spec.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from service.errors import InvalidInputError, PreconditionFailedError
+
+
+class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    """The one base for request and response bodies."""
+
+
+class ReadBase(msgspec.Struct, kw_only=True, rename="camel"):
+    """Base for response bodies built from database records (no unknown-field check needed)."""
+
+
+# --- scalar aliases -------------------------------------------------------------------------
+
+SiteCode = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=12,
+        pattern=r"^[A-Z0-9][A-Z0-9-]{2,11}$",
+        description="ODS code (or registry-issued code for non-NHS partners), upper case.",
+        examples=["RQM"],
+    ),
+]
+Slug = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"])]
+ShortText = Annotated[str, Meta(min_length=1, max_length=300)]
+Title = Annotated[str, Meta(min_length=1, max_length=300, examples=["Virtual wards for frailty"])]
+LongText = Annotated[str, Meta(max_length=20_000)]
+Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$")]
+Key = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$", examples=["daily_huddle"])]
+Url = Annotated[str, Meta(min_length=8, max_length=2000, pattern=r"^https?://\S+$", examples=["https://example.org/guide"])]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+Limit = Annotated[int, Meta(ge=1, le=500, description="Page size (default 50, at most 500).")]
+Cursor = Annotated[str, Meta(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")]
+Date = dt.date
+Id = uuid.UUID
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """Encode the sort key of the last row of a page as an opaque, URL-safe cursor."""
+    raw = msgspec.json.encode(values)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    """Decode a cursor made by :func:`encode_cursor`; 422 naming ``cursor`` when it is not one."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = msgspec.json.decode(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, msgspec.DecodeError, ValueError):
+        raise InvalidInputError("cursor is not one this API issued; start again without it", field="cursor") from None
+    if not isinstance(values, list) or len(values) != arity:
+        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
+    return values
+
+
+# --- ETags ----------------------------------------------------------------------------------
+
+
+def etag(version: int | str) -> str:
+    """A strong ETag from a record's version counter."""
+    return f'"{version}"'
+
+
+def check_if_match(if_match: str | None, current_version: int) -> None:
+    """Raise 412 when an ``If-Match`` header names another version."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return
+    wanted = etag(current_version)
+    if wanted not in tags and f"W/{wanted}" not in tags:
+        raise PreconditionFailedError(
+            f"The record has changed since you read it (current ETag {wanted}). GET it again, reapply your change and retry."
+        )
+
+
+def parse_if_match_version(if_match: str | None) -> int | None:
+    """The version number an ``If-Match`` header asks for, or None for absent or ``*``."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    try:
+        return int(tag)
+    except ValueError:
+        raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued.") from None

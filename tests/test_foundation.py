@@ -1,0 +1,152 @@
+"""The service foundation: health, keys and authentication, problem details, request ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from service.config import ConfigError, load_settings
+from tests.conftest import KeyMaker, running_app, settings_for
+
+
+async def test_liveness_needs_no_key(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health/live")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_readiness_checks_database_and_schema(client: httpx.AsyncClient, conn) -> None:
+    r = await client.get("/health/ready")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["database"] == "ok"
+    assert body["schemaRevision"] == body["expectedRevision"]
+
+    await conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    r = await client.get("/health/ready")
+    assert r.status_code == 503
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "spread migrate" in r.json()["detail"]
+    assert "Retry-After" in r.headers
+
+
+async def test_me_describes_the_key(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    headers = await make_key("read,write", partner="Health Innovation Manchester", sites=["RQM", "QE1"])
+    r = await client.get("/v1/me", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["partner"] == "Health Innovation Manchester"
+    assert body["scopes"] == ["read", "write"]
+    assert body["sites"] == ["QE1", "RQM"]
+    assert body["expiresAt"] is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "needle"),
+    [
+        ({}, "needs an API key"),
+        ({"Authorization": "Basic abc"}, "Bearer"),
+        ({"Authorization": "Bearer nope"}, "not a Spread API key"),
+        ({"Authorization": "Bearer spr_unknownunknownunknown"}, "Unknown API key"),
+    ],
+)
+async def test_missing_or_bad_key_is_401(client: httpx.AsyncClient, headers: dict[str, str], needle: str) -> None:
+    r = await client.get("/v1/me", headers=headers)
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    body = r.json()
+    assert needle in body["detail"]
+    assert body["status"] == 401
+    assert body["type"] == "/problems/unauthorized"
+    assert body["requestId"] == r.headers["x-request-id"]
+
+
+async def test_revoked_and_expired_keys_are_refused(client: httpx.AsyncClient, make_key: KeyMaker, conn) -> None:
+    headers = await make_key("read")
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    await conn.execute("UPDATE api_keys SET revoked_at = now()")
+    r = await client.get("/v1/me", headers=headers)
+    assert r.status_code == 401
+    assert "revoked" in r.json()["detail"]
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    expired = await make_key("read", partner="Old", expires_at=past)
+    r = await client.get("/v1/me", headers=expired)
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"]
+
+
+async def test_keys_are_stored_hashed(make_key: KeyMaker, conn) -> None:
+    headers = await make_key("read")
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    rows = await conn.fetch("SELECT prefix, secret_hash FROM api_keys")
+    assert len(rows) == 1
+    assert secret.encode() not in rows[0]["secret_hash"]
+    assert rows[0]["prefix"] == secret[:12]
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    r = await client.get("/health/live", headers={"X-Request-ID": "bad id with spaces"})
+    assert r.headers["x-request-id"] != "bad id with spaces"
+    assert len(r.headers["x-request-id"]) == 32
+
+
+async def test_unknown_path_and_method_are_problems(client: httpx.AsyncClient, reader: dict[str, str]) -> None:
+    r = await client.get("/v1/nothing-here", headers=reader)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"] == "/problems/not-found"
+    assert "x-request-id" in r.headers
+
+    r = await client.delete("/health/live")
+    assert r.status_code == 405
+    assert r.json()["title"] == "Method not allowed"
+
+
+async def test_rate_limit_answers_429(db_dsn: str, make_key: KeyMaker) -> None:
+    headers = await make_key("read")
+    async with running_app(settings_for(db_dsn, rate_limit_per_minute=3)) as c:
+        statuses = [(await c.get("/v1/me", headers=headers)).status_code for _ in range(5)]
+        assert statuses[:3] == [200, 200, 200]
+        assert statuses[3] == 429
+        r = await c.get("/v1/me", headers=headers)
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.json()["type"] == "/problems/rate-limited"
+
+
+async def test_metrics_are_exposed(client: httpx.AsyncClient) -> None:
+    await client.get("/health/live")
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert "spread_pool_connections" in r.text
+    assert "spread_requests_total" in r.text
+
+
+async def test_docs_are_served(client: httpx.AsyncClient) -> None:
+    r = await client.get("/schema")
+    assert r.status_code == 200
+    assert "text/html" in r.headers["content-type"]
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    assert r.json()["info"]["title"] == "Spread API"
+
+
+def test_settings_are_validated() -> None:
+    assert load_settings({}).port == 8000
+    s = load_settings({"SPREAD_PORT": "9000", "SPREAD_CORS_ORIGINS": "https://a.nhs.uk, http://localhost:3000"})
+    assert s.port == 9000
+    assert s.cors_origins == ("https://a.nhs.uk", "http://localhost:3000")
+    with pytest.raises(ConfigError, match="SPREAD_PORT"):
+        load_settings({"SPREAD_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings({"DATABASE_URL": "mysql://x"})
+    with pytest.raises(ConfigError, match="SPREAD_LOG_LEVEL"):
+        load_settings({"SPREAD_LOG_LEVEL": "chatty"})
+    with pytest.raises(ConfigError, match="SPREAD_POOL_MIN_SIZE"):
+        load_settings({"SPREAD_POOL_MIN_SIZE": "20", "SPREAD_POOL_MAX_SIZE": "5"})
