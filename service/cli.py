@@ -203,8 +203,11 @@ def keys_create(partner: str, scopes: str, expires: str | None) -> None:
             await conn.close()
 
     key_id, secret = _run(go())
-    click.echo(f"Created key {key_id} for {partner} with scopes {','.join(scope_list)}"
-               + (f", expiring {expires_at:%Y-%m-%d}" if expires_at else "") + ".")
+    click.echo(
+        f"Created key {key_id} for {partner} with scopes {','.join(scope_list)}"
+        + (f", expiring {expires_at:%Y-%m-%d}" if expires_at else "")
+        + "."
+    )
     click.echo("Store the secret now; it is not shown again:")
     click.echo(secret)
 
@@ -228,9 +231,15 @@ def keys_list() -> None:
         click.echo("No keys yet. Create one with `spread keys create --partner NAME --scopes read`.")
         return
     for r in rows:
-        state = "revoked" if r["revoked_at"] else ("expired" if r["expires_at"] and r["expires_at"] <= dt.datetime.now(dt.UTC) else "live")
+        state = (
+            "revoked"
+            if r["revoked_at"]
+            else ("expired" if r["expires_at"] and r["expires_at"] <= dt.datetime.now(dt.UTC) else "live")
+        )
         expiry = f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never"
-        click.echo(f"{r['id']}  {r['prefix']}...  {r['partner']:<30}  {','.join(r['scopes']):<16}  expires {expiry:<10}  {state}")
+        click.echo(
+            f"{r['id']}  {r['prefix']}...  {r['partner']:<30}  {','.join(r['scopes']):<16}  expires {expiry:<10}  {state}"
+        )
 
 
 @keys.command("revoke")
@@ -285,7 +294,7 @@ def partners_create(name: str, sites: str) -> None:
 
     partner_id, granted = _run(go())
     click.echo(f"Partner {name} ({partner_id})" + (f" may write for {', '.join(granted)}." if granted else "."))
-    click.echo(f"Next: `spread keys create --partner \"{name}\" --scopes read,write`")
+    click.echo(f'Next: `spread keys create --partner "{name}" --scopes read,write`')
 
 
 @partners.command("list")

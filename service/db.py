@@ -35,7 +35,9 @@ def _encode_json(value: Any) -> str:
 async def init_connection(conn: asyncpg.Connection) -> None:
     """JSON and JSONB travel as Python objects, encoded and decoded by msgspec."""
     for typename in ("json", "jsonb"):
-        await conn.set_type_codec(typename, schema="pg_catalog", encoder=_encode_json, decoder=_json_decode, format="text")
+        await conn.set_type_codec(
+            typename, schema="pg_catalog", encoder=_encode_json, decoder=_json_decode, format="text"
+        )
 
 
 def server_settings(settings: Settings) -> dict[str, str]:

@@ -227,8 +227,15 @@ def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem
         if exc.headers:
             headers.update(exc.headers)
         problem = Problem(type=problem_type(slug), title=title, status=status, detail=detail)
-    elif isinstance(exc, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError, OSError, TimeoutError)) or (
-        isinstance(exc, asyncpg.PostgresConnectionError)
+    elif isinstance(
+        exc,
+        (
+            asyncpg.TooManyConnectionsError,
+            asyncpg.CannotConnectNowError,
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+        ),
     ):
         log.warning("database unavailable: %r", exc, extra={"request_id": request_id})
         headers["Retry-After"] = "2"

@@ -39,13 +39,18 @@ SiteCode = Annotated[
         examples=["RQM"],
     ),
 ]
-Slug = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"])]
+Slug = Annotated[
+    str,
+    Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"]),
+]
 ShortText = Annotated[str, Meta(min_length=1, max_length=300)]
 Title = Annotated[str, Meta(min_length=1, max_length=300, examples=["Virtual wards for frailty"])]
 LongText = Annotated[str, Meta(max_length=20_000)]
 Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$")]
 Key = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$", examples=["daily_huddle"])]
-Url = Annotated[str, Meta(min_length=8, max_length=2000, pattern=r"^https?://\S+$", examples=["https://example.org/guide"])]
+Url = Annotated[
+    str, Meta(min_length=8, max_length=2000, pattern=r"^https?://\S+$", examples=["https://example.org/guide"])
+]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Limit = Annotated[int, Meta(ge=1, le=500, description="Page size (default 50, at most 500).")]

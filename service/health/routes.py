@@ -53,5 +53,3 @@ async def ready(request: Request[Any, Any, Any]) -> Health:
             headers={"Retry-After": "30"},
         )
     return Health(status="ok", database="ok", schema_revision=current, expected_revision=expected)
-
-

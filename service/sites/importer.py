@@ -65,21 +65,50 @@ def _float(value: str) -> float | None:
 def reference_sites() -> list[list[SiteRow]]:
     """The reference sites, one list per level, parents before children."""
     regions = [
-        SiteRow(r["region_ods_code"], r["region_name"], "region", None, None, None, None,
-                _float(r["centroid_lat"]), _float(r["centroid_long"]))
+        SiteRow(
+            r["region_ods_code"],
+            r["region_name"],
+            "region",
+            None,
+            None,
+            None,
+            None,
+            _float(r["centroid_lat"]),
+            _float(r["centroid_long"]),
+        )
         for r in _read("nhs_regions.csv")
     ]
     icbs = [
-        SiteRow(r["icb_ods_code"], r["icb_name"], "icb", r["region_ods_code"] or None, r["region_ods_code"] or None,
-                None, None, _float(r["centroid_lat"]), _float(r["centroid_long"]))
+        SiteRow(
+            r["icb_ods_code"],
+            r["icb_name"],
+            "icb",
+            r["region_ods_code"] or None,
+            r["region_ods_code"] or None,
+            None,
+            None,
+            _float(r["centroid_lat"]),
+            _float(r["centroid_long"]),
+        )
         for r in _read("nhs_icbs.csv")
     ]
     trusts: list[SiteRow] = []
     for r in _read("nhs_trusts.csv"):
         icb = r["icb_ods_codes"].split(";")[0] or None
         region = r["region_ods_codes"].split(";")[0] or None
-        trusts.append(SiteRow(r["trust_ods_code"], tidy_name(r["trust_name"]), "trust", icb or region, region, icb,
-                              r["postcode"] or None, None, None))
+        trusts.append(
+            SiteRow(
+                r["trust_ods_code"],
+                tidy_name(r["trust_name"]),
+                "trust",
+                icb or region,
+                region,
+                icb,
+                r["postcode"] or None,
+                None,
+                None,
+            )
+        )
     known = {t.code for t in trusts}
     hospital_rows = _read("nhs_hospital_sites.csv")
     # Welsh health boards appear only as the parents of hospital sites: add them as trusts.
@@ -89,8 +118,17 @@ def reference_sites() -> list[list[SiteRow]]:
             known.add(code)
             trusts.append(SiteRow(code, tidy_name(r["parent_trust_name"]), "trust", None, None, None, None, None, None))
     sites = [
-        SiteRow(r["site_ods_code"], tidy_name(r["site_name"]), "trust_site", r["parent_trust_ods_code"] or None,
-                None, None, r["postcode"] or None, _float(r["lat"]), _float(r["long"]))
+        SiteRow(
+            r["site_ods_code"],
+            tidy_name(r["site_name"]),
+            "trust_site",
+            r["parent_trust_ods_code"] or None,
+            None,
+            None,
+            r["postcode"] or None,
+            _float(r["lat"]),
+            _float(r["long"]),
+        )
         for r in hospital_rows
     ]
     return [regions, icbs, trusts, sites]
@@ -121,9 +159,11 @@ class ImportResult(msgspec.Struct):
 
 
 async def upsert_sites(conn: asyncpg.Connection, rows: list[SiteRow]) -> ImportResult:
-    columns = list(zip(*[tuple(r) for r in (msgspec.structs.astuple(x) for x in rows)], strict=True)) if rows else [
-        [] for _ in range(9)
-    ]
+    columns = (
+        list(zip(*[tuple(r) for r in (msgspec.structs.astuple(x) for x in rows)], strict=True))
+        if rows
+        else [[] for _ in range(9)]
+    )
     results = await conn.fetch(UPSERT_SITES, *[list(c) for c in columns])
     created = sum(1 for r in results if r["inserted"])
     updated = len(results) - created
