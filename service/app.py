@@ -18,11 +18,13 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from service import __version__
 from service.auth import routes as auth_routes
+from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.errors import problem_handler
 from service.health import routes as health_routes
 from service.middleware import AuthMiddleware, RequestContext
+from service.sites import routes as site_routes
 
 API_DESCRIPTION = """\
 Spread records how NHS innovations travel from site to site and how they change on the way:
@@ -40,12 +42,18 @@ Reference data contains public sector information licensed under the Open Govern
 TAGS = [
     Tag(name="health", description="Liveness and readiness probes."),
     Tag(name="keys", description="The calling API key."),
+    Tag(name="sites", description="NHS organisations and sites (by ODS code) and non-NHS partners."),
+    Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
 ]
 
 
 def v1_route_handlers() -> list:
     """Every ``/v1`` handler, gathered from the resource packages."""
-    return [*auth_routes.route_handlers]
+    return [
+        *auth_routes.route_handlers,
+        *site_routes.route_handlers,
+        *change_routes.route_handlers,
+    ]
 
 
 class _PrometheusController(PrometheusController):

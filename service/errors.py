@@ -9,6 +9,7 @@ names the request id, and the details go to the log.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated, Any
 
 import asyncpg
@@ -99,6 +100,10 @@ class PayloadTooLargeError(ProblemError):
     status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
+class UnsupportedMediaTypeError(ProblemError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class InvalidInputError(ProblemError):
     """422: the request is well formed but its content breaks a rule."""
 
@@ -145,29 +150,35 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
 def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
-    """Turn Litestar's validation ``extra`` into field errors and pick a status-worthy detail."""
+    """Turn Litestar's validation ``extra`` into field errors, naming the deepest field we can."""
     errors: list[FieldError] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
-        key = item.get("key")
-        source = item.get("source")
-        field = str(key) if key else ("body" if source in (None, "body") else str(source))
-        if source and source not in ("body",) and key:
-            field = f"{source}.{key}" if source in ("query", "path", "header", "cookie") else str(key)
+        field = str(item.get("key") or item.get("source") or "body")
+        at = _AT_PATH.search(message)
+        if at:
+            message = message[: at.start()]
+            if at.group(1):
+                field = at.group(1)
+        unknown = _UNKNOWN_FIELD.search(message)
+        if unknown:
+            prefix = f"{field}." if at and at.group(1) else ""
+            field = prefix + unknown.group(1)
         errors.append(FieldError(field=field, detail=message))
-    detail = str(exc.detail)
-    if errors:
-        detail = "; ".join(f"{e.field}: {e.detail}" for e in errors)
+    detail = "; ".join(f"{e.field}: {e.detail}" for e in errors) if errors else str(exc.detail)
     return detail, errors
 
 
-def _malformed_body(exc: ValidationException) -> bool:
-    text = f"{exc.detail} {exc.extra}".lower()
-    return "malformed" in text or "invalid json" in text or "json is malformed" in text
+def _malformed(exc: Exception) -> bool:
+    return "malformed" in str(getattr(exc, "detail", "")).lower()
 
 
 def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem, dict[str, str], dict[str, Any]]:
@@ -189,8 +200,15 @@ def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem
         extra.update(exc.extra)
         if exc.status == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="spread"')
+    elif isinstance(exc, HTTPException) and exc.status_code == 400 and _malformed(exc):
+        problem = Problem(
+            type=problem_type("malformed-body"),
+            title="Malformed request body",
+            status=400,
+            detail=f"The request body is not valid JSON ({exc.detail}). Check quoting, commas and brackets.",
+        )
     elif isinstance(exc, ValidationException):
-        if _malformed_body(exc):
+        if _malformed(exc):
             problem = Problem(
                 type=problem_type("malformed-body"),
                 title="Malformed request body",

@@ -22,7 +22,7 @@ from service.auth.keys import KEY_PREFIX, hash_secret
 from service.auth.queries import lookup_key
 from service.auth.schemas import Principal
 from service.db import acquire
-from service.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from service.errors import ForbiddenError, RateLimitedError, UnauthorizedError, UnsupportedMediaTypeError
 
 access_log = logging.getLogger("spread.access")
 
@@ -117,6 +117,7 @@ class AuthMiddleware(ASGIMiddleware):
             scope["user"] = principal
             scope["auth"] = principal.key_id
             _require_scope(scope, principal)
+            _require_content_type(scope)
             await next_app(scope, receive, send)
 
 
@@ -151,4 +152,26 @@ def _require_scope(scope: Scope, principal: Principal) -> None:
         raise ForbiddenError(
             f"This needs a key with the '{needed}' scope; yours has {', '.join(principal.scopes)}. "
             f"Ask an administrator for a key with '{needed}'."
+        )
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _require_content_type(scope: Scope) -> None:
+    """Bodies must come as a media type the operation accepts (JSON unless it says otherwise)."""
+    if scope.get("method") not in _BODY_METHODS:
+        return
+    headers = dict(scope.get("headers") or [])
+    length = headers.get(b"content-length")
+    if length is not None and length.strip() == b"0":
+        return
+    raw = headers.get(b"content-type", b"").decode("latin-1")
+    media = raw.split(";")[0].strip().lower()
+    handler = scope.get("route_handler")
+    accepted = tuple((getattr(handler, "opt", None) or {}).get("content_types", ("application/json",)))
+    if media not in accepted and not (media.endswith("+json") and "application/json" in accepted):
+        shown = media or "none"
+        raise UnsupportedMediaTypeError(
+            f"Content-Type {shown} is not accepted here; send {' or '.join(accepted)}.",
         )

@@ -116,3 +116,22 @@ def parse_if_match_version(if_match: str | None) -> int | None:
         return int(tag)
     except ValueError:
         raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued.") from None
+
+
+# --- request bodies with examples -----------------------------------------------------------
+
+
+class _JSONBodyOf:
+    """``JSONBodyOf[T, Example(...), ...]``: a JSON request body with OpenAPI examples."""
+
+    def __class_getitem__(cls, params: Any) -> Any:
+        from litestar.enums import RequestEncodingType
+        from litestar.params import Body
+
+        if not isinstance(params, tuple):
+            params = (params,)
+        body_type, *examples = params
+        return Annotated[body_type, Body(media_type=RequestEncodingType.JSON, examples=examples or None)]
+
+
+JSONBodyOf = _JSONBodyOf

@@ -1,0 +1,88 @@
+"""``GET /v1/changes``: the feed; ``history_handler`` builds ``GET /v1/<things>/{id}/history``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from service.changes import queries
+from service.changes.schemas import ChangePage
+from service.db import Connection
+from service.errors import responses
+from service.http import paged
+from service.types import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+
+Entity = Literal[
+    "site",
+    "innovation",
+    "adoption",
+    "adoption_source",
+    "adaptation",
+    "measure",
+    "observation",
+    "aim",
+    "campaign",
+    "commitment",
+    "impediment",
+    "breakthrough",
+    "webhook",
+]
+
+
+def page_of(request: Request[Any, Any, Any], items: list[Any], limit: int) -> Response[ChangePage]:
+    last = items[-1].seq if items else None
+    cursor = encode_cursor([last]) if len(items) == limit and last is not None else None
+    return paged(request, ChangePage(items=items, next_cursor=cursor, last_seq=last), cursor)
+
+
+def start_seq(after: int | None, cursor: str | None) -> int:
+    decoded = decode_cursor(cursor, 1)
+    if decoded is not None:
+        if not isinstance(decoded[0], int):
+            from service.errors import InvalidInputError
+
+            raise InvalidInputError("cursor is not one this API issued; start again without it", field="cursor")
+        return decoded[0]
+    return after or 0
+
+
+@get(
+    "/changes",
+    operation_id="ListChanges",
+    tags=["changes"],
+    summary="The change feed",
+    responses=responses(401, 422, 429, 503),
+)
+async def list_changes(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    after: Annotated[int | None, QueryParameter(ge=0, le=2**62, description="Changes after this seq.")] = None,
+    entity: Annotated[Entity | None, QueryParameter(description="Only this kind of record.")] = None,
+    entity_id: Annotated[
+        str | None, QueryParameter(name="entityId", min_length=1, max_length=100, description="Only this record.")
+    ] = None,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[ChangePage]:
+    """Every write in commit-safe order. Poll with `after` set to the last `seq` you saw; none is skipped or repeated."""
+    items = await queries.feed(conn, start_seq(after, cursor), entity, entity_id, limit)
+    return page_of(request, items, limit)
+
+
+async def history_page(
+    request: Request[Any, Any, Any],
+    conn: Connection,
+    entity: str,
+    entity_id: str,
+    limit: int,
+    cursor: str | None,
+) -> Response[ChangePage]:
+    """One record's changes, oldest first (used by each resource's history endpoint)."""
+    items = await queries.history(conn, entity, entity_id, start_seq(None, cursor), limit)
+    return page_of(request, items, limit)
+
+
+route_handlers = [list_changes]

@@ -1,0 +1,44 @@
+"""HTTP helpers shared by handlers: paged responses with Link headers, ETags, Location."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
+
+from service.types import etag
+
+T = TypeVar("T")
+
+
+def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    params.append(("cursor", cursor))
+    return f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+
+
+def paged(request: Request[Any, Any, Any], page: T, next_cursor: str | None) -> Response[T]:
+    """A collection page; adds ``Link: <...>; rel="next"`` when there is a next page."""
+    headers = {"Link": next_link(request, next_cursor)} if next_cursor else {}
+    return Response(content=page, headers=headers)
+
+
+def record(request: Request[Any, Any, Any], body: T, version: int) -> Response[T]:
+    """A single record with its ETag; answers 304 when ``If-None-Match`` already has it."""
+    tag = etag(version)
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        if tag in tags or "*" in tags:
+            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]
+    return Response(content=body, headers={"ETag": tag})
+
+
+def created(body: T, location: str, version: int | None = None) -> Response[T]:
+    """201 with ``Location`` (and ETag when the record is versioned)."""
+    headers = {"Location": location}
+    if version is not None:
+        headers["ETag"] = etag(version)
+    return Response(content=body, status_code=HTTP_201_CREATED, headers=headers)

@@ -1,0 +1,180 @@
+"""``/v1/sites``: list, create, read, update and history of sites, addressed by code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+
+from service.auth.schemas import Principal
+from service.changes.routes import history_page
+from service.changes.schemas import ChangePage
+from service.db import Actor, Connection
+from service.errors import InvalidInputError, NotFoundError, responses
+from service.http import created, paged, record
+from service.sites import queries, service
+from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpdate
+from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+
+CodePath = Annotated[
+    str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site code")
+]
+CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$")]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
+
+
+def _near(raw: str | None) -> tuple[float, float] | None:
+    if raw is None:
+        return None
+    try:
+        lat_s, lon_s = raw.split(",")
+        lat, lon = float(lat_s), float(lon_s)
+    except ValueError:
+        raise InvalidInputError("near must be 'latitude,longitude', e.g. near=53.48,-2.24", field="near") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInputError("near is outside the valid latitude/longitude range", field="near")
+    return lat, lon
+
+
+@get(
+    "/sites",
+    operation_id="ListSites",
+    tags=["sites"],
+    summary="List and find sites",
+    responses=responses(401, 422, 429, 503),
+)
+async def list_sites(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    kind: Annotated[SiteKind | None, QueryParameter()] = None,
+    region: Annotated[CodeFilter, QueryParameter(description="Region code, e.g. Y62")] = None,
+    icb: Annotated[CodeFilter, QueryParameter(description="ICB code, e.g. QE1")] = None,
+    parent: Annotated[CodeFilter, QueryParameter(description="Parent code, e.g. a trust")] = None,
+    q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Name or code")] = None,
+    near: Annotated[
+        str | None,
+        QueryParameter(max_length=60, description="'latitude,longitude': order by distance", examples=[]),
+    ] = None,
+    radius_km: Annotated[float, QueryParameter(name="radiusKm", gt=0, le=1000, description="With near")] = 25.0,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[SitePage]:
+    """Sites by kind, region, ICB, parent, name or code; with `near`, the nearest first within `radiusKm`."""
+    point = _near(near)
+    after_code: str | None = None
+    after_distance: float | None = None
+    if point is None:
+        decoded = decode_cursor(cursor, 1)
+        after_code = str(decoded[0]) if decoded else None
+    else:
+        decoded = decode_cursor(cursor, 2)
+        if decoded:
+            if not isinstance(decoded[0], int | float):
+                raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
+            after_distance, after_code = float(decoded[0]), str(decoded[1])
+    items = await queries.list_sites(
+        conn,
+        kind=kind,
+        region=region.upper() if region else None,
+        icb=icb.upper() if icb else None,
+        parent=parent.upper() if parent else None,
+        q=q,
+        after_code=after_code,
+        limit=limit,
+        near=point,
+        radius_km=radius_km,
+        after_distance=after_distance,
+    )
+    next_cursor = None
+    if len(items) == limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last.distance_km, last.code] if point else [last.code])
+    return paged(request, SitePage(items=items, next_cursor=next_cursor), next_cursor)
+
+
+@post(
+    "/sites",
+    operation_id="CreateSite",
+    tags=["sites"],
+    summary="Add a site",
+    responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+)
+async def create_site(
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    data: JSONBodyOf[
+        SiteCreate,
+        Example(
+            summary="A charity partner (the registry issues its code)",
+            value={"name": "Lancashire Carers Network", "kind": "other", "postcode": "PR1 2HE"},
+        ),
+    ],
+) -> Response[Site]:
+    """Add a site: an NHS organisation by ODS code, or a non-NHS partner (`kind: other`, code issued if absent)."""
+    site, version = await service.create_site(conn, actor, data)
+    return created(site, f"/v1/sites/{site.code}", version)
+
+
+@get(
+    "/sites/{code:str}",
+    operation_id="GetSite",
+    tags=["sites"],
+    summary="Get one site",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def get_site(
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], code: CodePath
+) -> Response[Site]:
+    """One site by its code, with an ETag."""
+    found = await queries.get_site(conn, code.upper())
+    if found is None:
+        raise NotFoundError(f"no site has code '{code.upper()}'")
+    return record(request, found[0], found[1])
+
+
+@patch(
+    "/sites/{code:str}",
+    operation_id="UpdateSite",
+    tags=["sites"],
+    summary="Update a site",
+    responses=responses(400, 401, 403, 404, 412, 413, 415, 422, 429, 503),
+)
+async def update_site(
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    principal: NamedDependency[Principal],
+    code: CodePath,
+    data: JSONBodyOf[
+        SiteUpdate, Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"})
+    ],
+    if_match: IfMatch = None,
+) -> Response[Site]:
+    """Partial update (absent fields untouched); honours If-Match. Admins, or partners authorised for the site."""
+    site, version = await service.update_site(conn, actor, principal, code.upper(), data, if_match)
+    return Response(content=site, headers={"ETag": f'"{version}"'})
+
+
+@get(
+    "/sites/{code:str}/history",
+    operation_id="GetSiteHistory",
+    tags=["sites", "changes"],
+    summary="A site's change history",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def site_history(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    code: CodePath,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[ChangePage]:
+    """Every change to this site, oldest first."""
+    if await queries.get_site(conn, code.upper()) is None:
+        raise NotFoundError(f"no site has code '{code.upper()}'")
+    return await history_page(request, conn, "site", code.upper(), limit, cursor)
+
+
+route_handlers = [list_sites, create_site, get_site, update_site, site_history]
