@@ -1,0 +1,1 @@
+"""Adaptations: FRAME-coded changes a site made to an innovation."""

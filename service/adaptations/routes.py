@@ -1,0 +1,227 @@
+"""Adaptations: per adoption, per innovation, and one by one (with history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+
+from service.adaptations import queries, service
+from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationPage, AdaptationUpdate
+from service.adoptions.queries import exists as adoption_exists
+from service.auth.schemas import Principal
+from service.changes.routes import history_page
+from service.changes.schemas import ChangePage
+from service.db import Actor, Connection
+from service.errors import InvalidInputError, NotFoundError, responses
+from service.http import created, paged, record
+from service.innovations.queries import exists as innovation_exists
+from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+from service.vocab import Fidelity, Goal, Nature, WhatModified
+
+AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
+AdaptationId = Annotated[uuid.UUID, PathParameter(description="Adaptation id")]
+InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
+CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
+
+CREATE_EXAMPLE = Example(
+    summary="Huddle moved online for a rural site",
+    value={
+        "description": "Daily huddle run by video call because the team covers three community hospitals.",
+        "madeOn": "2023-03-01",
+        "phase": "implementation",
+        "planning": "planned_reactive",
+        "decidedBy": ["clinical_lead", "frontline_staff"],
+        "whatModified": "content",
+        "level": "team",
+        "nature": "tailoring",
+        "contextChanges": ["format"],
+        "fidelity": "consistent",
+        "coreComponentKeys": ["daily_huddle"],
+        "goals": ["fit", "workforce"],
+        "reasons": ["organisation"],
+    },
+)
+
+
+def _after(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    decoded = decode_cursor(cursor, 2)
+    if decoded is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(decoded[0]), uuid.UUID(str(decoded[1]))
+    except (TypeError, ValueError):
+        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None
+
+
+def _page(request: Request[Any, Any, Any], items: list[Adaptation], limit: int) -> Response[AdaptationPage]:
+    next_cursor = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if len(items) == limit else None
+    return paged(request, AdaptationPage(items=items, next_cursor=next_cursor), next_cursor)
+
+
+@post(
+    "/adoptions/{id:uuid}/adaptations",
+    operation_id="CreateAdaptation",
+    tags=["adaptations"],
+    summary="Record an adaptation",
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+)
+async def create_adaptation(
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    principal: NamedDependency[Principal],
+    id: AdoptionId,
+    data: JSONBodyOf[AdaptationCreate, CREATE_EXAMPLE],
+) -> Response[Adaptation]:
+    """Record a FRAME-coded change this site made to the innovation."""
+    adaptation, version = await service.create_adaptation(conn, actor, principal, id, data)
+    return created(adaptation, f"/v1/adaptations/{adaptation.id}", version)
+
+
+@get(
+    "/adoptions/{id:uuid}/adaptations",
+    operation_id="ListAdoptionAdaptations",
+    tags=["adaptations"],
+    summary="List an adoption's adaptations",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def list_adoption_adaptations(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: AdoptionId,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[AdaptationPage]:
+    """What this site changed, oldest first."""
+    items = await queries.list_for_adoption(conn, id, _after(cursor), limit)
+    if not items and not await adoption_exists(conn, id):
+        raise NotFoundError(f"no adoption has id {id}")
+    return _page(request, items, limit)
+
+
+@get(
+    "/innovations/{id:uuid}/adaptations",
+    operation_id="ListInnovationAdaptations",
+    tags=["adaptations"],
+    summary="List every adaptation of an innovation",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def list_innovation_adaptations(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: InnovationId,
+    nature: Annotated[Nature | None, QueryParameter()] = None,
+    what_modified: Annotated[WhatModified | None, QueryParameter(name="whatModified")] = None,
+    fidelity: Annotated[Fidelity | None, QueryParameter()] = None,
+    goal: Annotated[Goal | None, QueryParameter()] = None,
+    region: Annotated[str | None, QueryParameter(description="Adopting site's region", **CODE)] = None,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[AdaptationPage]:
+    """How sites changed this innovation, newest first, by FRAME nature, what was modified, fidelity, goal or region."""
+    filters = {
+        "nature": nature,
+        "what_modified": what_modified,
+        "fidelity": fidelity,
+        "goal": goal,
+        "region": region.upper() if region else None,
+    }
+    items = await queries.list_for_innovation(conn, id, filters, _after(cursor), limit)
+    if not items and not await innovation_exists(conn, id):
+        raise NotFoundError(f"no innovation has id {id}")
+    return _page(request, items, limit)
+
+
+@get(
+    "/adaptations/{id:uuid}",
+    operation_id="GetAdaptation",
+    tags=["adaptations"],
+    summary="Get one adaptation",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def get_adaptation(
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: AdaptationId
+) -> Response[Adaptation]:
+    """One adaptation with an ETag."""
+    found = await queries.get_adaptation(conn, id)
+    if found is None:
+        raise NotFoundError(f"no adaptation has id {id}")
+    return record(request, *found)
+
+
+@patch(
+    "/adaptations/{id:uuid}",
+    operation_id="UpdateAdaptation",
+    tags=["adaptations"],
+    summary="Update an adaptation",
+    responses=responses(400, 401, 403, 404, 412, 413, 415, 422, 429, 503),
+)
+async def update_adaptation(
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    principal: NamedDependency[Principal],
+    id: AdaptationId,
+    data: JSONBodyOf[
+        AdaptationUpdate, Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."})
+    ],
+    if_match: IfMatch = None,
+) -> Response[Adaptation]:
+    """Partial update; honours If-Match."""
+    adaptation, version = await service.update_adaptation(conn, actor, principal, id, data, if_match)
+    return Response(content=adaptation, headers={"ETag": f'"{version}"'})
+
+
+@delete(
+    "/adaptations/{id:uuid}",
+    operation_id="DeleteAdaptation",
+    tags=["adaptations"],
+    summary="Delete an adaptation recorded in error",
+    responses=responses(401, 403, 404, 412, 422, 429, 503),
+)
+async def delete_adaptation(
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    principal: NamedDependency[Principal],
+    id: AdaptationId,
+    if_match: IfMatch = None,
+) -> None:
+    """Remove an adaptation; its last state stays in the change log and its history."""
+    await service.delete_adaptation(conn, actor, principal, id, if_match)
+
+
+@get(
+    "/adaptations/{id:uuid}/history",
+    operation_id="GetAdaptationHistory",
+    tags=["adaptations", "changes"],
+    summary="An adaptation's change history",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def adaptation_history(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: AdaptationId,
+    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+) -> Response[ChangePage]:
+    """Every change to this adaptation, oldest first (kept after a delete)."""
+    response = await history_page(request, conn, "adaptation", str(id), limit, cursor)
+    if not response.content.items and not await queries.exists(conn, id):  # type: ignore[union-attr]
+        raise NotFoundError(f"no adaptation has id {id}")
+    return response
+
+
+route_handlers = [
+    create_adaptation,
+    list_adoption_adaptations,
+    list_innovation_adaptations,
+    get_adaptation,
+    update_adaptation,
+    delete_adaptation,
+    adaptation_history,
+]

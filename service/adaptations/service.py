@@ -1,0 +1,100 @@
+"""Writing adaptations: the adoption's partner (or an admin) records what the site changed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.adaptations import queries
+from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationUpdate
+from service.auth.queries import partner_covers
+from service.auth.schemas import Principal
+from service.db import Actor, write_transaction
+from service.errors import ForbiddenError, InvalidInputError, NotFoundError, PreconditionFailedError
+from service.types import parse_if_match_version
+
+
+def check_component_keys(keys: list[str], known: set[str], field: str = "coreComponentKeys") -> None:
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none defined"
+        raise InvalidInputError(
+            f"{', '.join(unknown)} {'is not a core component' if len(unknown) == 1 else 'are not core components'} "
+            f"of this innovation (its components: {listed})",
+            field=field,
+        )
+
+
+async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+    ctx = await queries.adoption_context(conn, adoption_id)
+    if ctx is None:
+        raise NotFoundError(f"no adoption has id {adoption_id}")
+    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, ctx["site_code"]):
+        raise ForbiddenError(
+            f"partner '{principal.partner_name}' is not authorised for site {ctx['site_code']}, where this adoption is"
+        )
+    return ctx
+
+
+async def create_adaptation(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdaptationCreate
+) -> tuple[Adaptation, int]:
+    ctx = await _context(conn, principal, adoption_id)
+    check_component_keys(data.core_component_keys, ctx["component_keys"])
+    values = {k: getattr(data, k) for k in data.__struct_fields__}
+    async with write_transaction(conn, actor):
+        new_id = await queries.insert_adaptation(conn, adoption_id, ctx["innovation_id"], principal.partner_id, values)
+    found = await queries.get_adaptation(conn, new_id)
+    assert found is not None
+    return found
+
+
+async def _existing(
+    conn: asyncpg.Connection, principal: Principal, adaptation_id: uuid.UUID
+) -> tuple[Adaptation, int, dict[str, Any]]:
+    found = await queries.get_adaptation(conn, adaptation_id)
+    if found is None:
+        raise NotFoundError(f"no adaptation has id {adaptation_id}")
+    ctx = await _context(conn, principal, found[0].adoption_id)
+    return found[0], found[1], ctx
+
+
+async def update_adaptation(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    principal: Principal,
+    adaptation_id: uuid.UUID,
+    data: AdaptationUpdate,
+    if_match: str | None,
+) -> tuple[Adaptation, int]:
+    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    _, version, ctx = await _existing(conn, principal, adaptation_id)
+    if "core_component_keys" in changes:
+        check_component_keys(changes["core_component_keys"], ctx["component_keys"])
+    expected = parse_if_match_version(if_match)
+    async with write_transaction(conn, actor):
+        ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)
+    if not ok:
+        raise PreconditionFailedError(
+            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
+        )
+    found = await queries.get_adaptation(conn, adaptation_id)
+    assert found is not None
+    return found
+
+
+async def delete_adaptation(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adaptation_id: uuid.UUID, if_match: str | None
+) -> None:
+    """Remove an adaptation recorded in error; the change log keeps what it said."""
+    _, version, _ = await _existing(conn, principal, adaptation_id)
+    expected = parse_if_match_version(if_match)
+    async with write_transaction(conn, actor):
+        ok = await queries.delete_adaptation(conn, adaptation_id, expected)
+    if not ok:
+        raise PreconditionFailedError(
+            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
+        )

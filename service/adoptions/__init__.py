@@ -1,0 +1,1 @@
+"""Adoptions: a site taking up an innovation, with stage history and learned-from sources."""

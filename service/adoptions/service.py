@@ -1,0 +1,216 @@
+"""Writing adoptions and learned-from links: the lineage rules are checked here first, so a
+client hears exactly which field is wrong, and enforced again by database triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.adoptions import queries
+from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
+from service.auth.queries import partner_covers
+from service.auth.schemas import Principal
+from service.db import Actor, write_transaction
+from service.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
+from service.innovations.queries import exists as innovation_exists
+from service.sites.queries import existing_codes
+from service.types import parse_if_match_version
+
+
+def map_db_error(exc: asyncpg.PostgresError, field: str = "sources") -> Exception:
+    """Translate lineage and uniqueness violations (by constraint name) into problems."""
+    constraint = getattr(exc, "constraint_name", None)
+    message = getattr(exc, "message", str(exc))
+    if constraint == "adoptions_one_open_per_site":
+        return ConflictError("this site already has an open adoption of this innovation; update that one instead")
+    if constraint == "adoptions_external_id_key":
+        return ConflictError("this partner already used that externalId for another adoption of this innovation")
+    if constraint == "adoption_sources_pair_key":
+        return ConflictError("this adoption already learned from that source")
+    if constraint == "adoption_sources_no_cycle":
+        return ConflictError(f"that learned-from link would make a cycle: {message}")
+    if constraint == "adoption_sources_not_self":
+        return InvalidInputError("an adoption cannot learn from itself", field=field)
+    if constraint == "adoption_sources_same_family":
+        return InvalidInputError(f"{message}; a source must be an adoption of the same innovation", field=field)
+    if constraint == "adoption_sources_source_started_first":
+        return InvalidInputError(f"{message}; a source must start on or before its learner", field=field)
+    if constraint == "adoption_sources_on_not_future":
+        return InvalidInputError(message, field=field)
+    if constraint == "adoptions_discontinued_reason":
+        return InvalidInputError("stage 'discontinued' needs a discontinuedReason", field="discontinuedReason")
+    return exc
+
+
+async def check_sources(
+    conn: asyncpg.Connection,
+    innovation_id: uuid.UUID,
+    learner_id: uuid.UUID | None,
+    learner_started_on: dt.date,
+    sources: list[SourceIn],
+    prefix: str = "sources",
+) -> list[FieldError]:
+    """Every reason the proposed sources break the lineage rules, as field errors."""
+    errors: list[FieldError] = []
+    if not sources:
+        return errors
+    ids = [s.adoption_id for s in sources]
+    meta = await queries.sources_meta(conn, ids, innovation_id)
+    today = dt.date.today()
+    for i, s in enumerate(sources):
+        at = f"{prefix}[{i}]"
+        found = meta.get(s.adoption_id)
+        if ids.count(s.adoption_id) > 1:
+            errors.append(FieldError(field=f"{at}.adoptionId", detail="the same source is listed twice"))
+        if learner_id is not None and s.adoption_id == learner_id:
+            errors.append(FieldError(field=f"{at}.adoptionId", detail="an adoption cannot learn from itself"))
+            continue
+        if found is None:
+            errors.append(FieldError(field=f"{at}.adoptionId", detail=f"no adoption has id {s.adoption_id}"))
+            continue
+        if not found["in_family"]:
+            errors.append(
+                FieldError(
+                    field=f"{at}.adoptionId",
+                    detail="the source is an adoption of another innovation (not this one or one it derives from)",
+                )
+            )
+        if found["started_on"] > learner_started_on:
+            errors.append(
+                FieldError(
+                    field=f"{at}.adoptionId",
+                    detail=f"the source started on {found['started_on']}, after this adoption ({learner_started_on})",
+                )
+            )
+        if s.on is not None and s.on > today:
+            errors.append(FieldError(field=f"{at}.on", detail=f"{s.on} is in the future"))
+    return errors
+
+
+async def _require_cover(conn: asyncpg.Connection, principal: Principal, site_code: str) -> None:
+    if principal.is_admin:
+        return
+    if not await partner_covers(conn, principal.partner_id, site_code):
+        raise ForbiddenError(
+            f"partner '{principal.partner_name}' is not authorised for site {site_code}; "
+            "ask an administrator to add it (`spread partners create NAME --sites CODE`)"
+        )
+
+
+def _raise_if(errors: list[FieldError]) -> None:
+    if errors:
+        raise InvalidInputError("; ".join(f"{e.field}: {e.detail}" for e in errors), errors=errors)
+
+
+async def create_adoption(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, innovation_id: uuid.UUID, data: AdoptionCreate
+) -> tuple[Adoption, int]:
+    if not await innovation_exists(conn, innovation_id):
+        raise NotFoundError(f"no innovation has id {innovation_id}")
+    if not await existing_codes(conn, [data.site_code]):
+        raise InvalidInputError(f"no site has code '{data.site_code}'", field="siteCode")
+    await _require_cover(conn, principal, data.site_code)
+    errors: list[FieldError] = []
+    if data.started_on > dt.date.today():
+        errors.append(FieldError(field="startedOn", detail="startedOn cannot be in the future"))
+    if data.stage == "discontinued" and not data.discontinued_reason:
+        errors.append(FieldError(field="discontinuedReason", detail="stage 'discontinued' needs a reason"))
+    errors += await check_sources(conn, innovation_id, None, data.started_on, data.sources)
+    _raise_if(errors)
+    if data.stage != "discontinued":
+        existing = await queries.open_adoption_at(conn, innovation_id, data.site_code)
+        if existing is not None:
+            raise ConflictError(
+                f"site {data.site_code} already has an open adoption of this innovation ({existing}); update it instead",
+                extra={"existingAdoptionId": str(existing)},
+            )
+    values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
+    values["innovation_id"] = innovation_id
+    values["partner_id"] = principal.partner_id
+    try:
+        async with write_transaction(conn, actor):
+            adoption_id = await queries.insert_adoption(conn, values)
+            await queries.insert_sources(conn, adoption_id, [(s.adoption_id, s.channel, s.on) for s in data.sources])
+    except asyncpg.PostgresError as exc:
+        raise map_db_error(exc) from exc
+    found = await queries.get_adoption(conn, adoption_id)
+    assert found is not None
+    return found
+
+
+async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+    meta = await queries.adoption_meta(conn, adoption_id)
+    if meta is None:
+        raise NotFoundError(f"no adoption has id {adoption_id}")
+    await _require_cover(conn, principal, meta["site_code"])
+    return meta
+
+
+async def update_adoption(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    principal: Principal,
+    adoption_id: uuid.UUID,
+    data: AdoptionUpdate,
+    if_match: str | None,
+) -> tuple[Adoption, int]:
+    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    meta = await _writable(conn, principal, adoption_id)
+    stage = changes.get("stage", meta["stage"])
+    if stage == "discontinued" and meta["stage"] != "discontinued" and not changes.get("discontinued_reason"):
+        raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
+    if stage != "discontinued" and "stage" in changes:
+        changes.setdefault("discontinued_reason", None)
+    if "started_on" in changes and changes["started_on"] > dt.date.today():
+        raise InvalidInputError("startedOn cannot be in the future", field="startedOn")
+    expected = parse_if_match_version(if_match)
+    try:
+        async with write_transaction(conn, actor):
+            ok = await queries.update_adoption(conn, adoption_id, changes, expected)
+    except asyncpg.PostgresError as exc:
+        raise map_db_error(exc, field="startedOn") from exc
+    if not ok:
+        raise PreconditionFailedError(
+            f'the adoption has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
+        )
+    found = await queries.get_adoption(conn, adoption_id)
+    assert found is not None
+    return found
+
+
+async def add_source(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: SourceIn
+) -> tuple[Adoption, int]:
+    meta = await _writable(conn, principal, adoption_id)
+    errors = await check_sources(conn, meta["innovation_id"], adoption_id, meta["started_on"], [data], prefix="source")
+    errors = [FieldError(field=e.field.replace("source[0].", ""), detail=e.detail) for e in errors]
+    _raise_if(errors)
+    try:
+        async with write_transaction(conn, actor):
+            await queries.insert_sources(conn, adoption_id, [(data.adoption_id, data.channel, data.on)])
+    except asyncpg.PostgresError as exc:
+        raise map_db_error(exc, field="adoptionId") from exc
+    found = await queries.get_adoption(conn, adoption_id)
+    assert found is not None
+    return found
+
+
+async def remove_source(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, source_id: uuid.UUID
+) -> None:
+    await _writable(conn, principal, adoption_id)
+    async with write_transaction(conn, actor):
+        removed = await queries.delete_source(conn, adoption_id, source_id)
+    if not removed:
+        raise NotFoundError(f"adoption {adoption_id} does not learn from {source_id}")

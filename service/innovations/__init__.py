@@ -1,0 +1,1 @@
+"""Innovations: practices, pathways, tools and devices that worked somewhere."""
