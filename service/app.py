@@ -17,12 +17,16 @@ from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from service import __version__
+from service.adaptations import routes as adaptation_routes
+from service.adoptions import routes as adoption_routes
+from service.analysis import routes as analysis_routes
 from service.auth import routes as auth_routes
 from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.errors import problem_handler
 from service.health import routes as health_routes
+from service.innovations import routes as innovation_routes
 from service.middleware import AuthMiddleware, RequestContext
 from service.sites import routes as site_routes
 
@@ -43,7 +47,11 @@ TAGS = [
     Tag(name="health", description="Liveness and readiness probes."),
     Tag(name="keys", description="The calling API key."),
     Tag(name="sites", description="NHS organisations and sites (by ODS code) and non-NHS partners."),
+    Tag(name="innovations", description="Practices, pathways, tools and devices that worked somewhere."),
+    Tag(name="adoptions", description="Sites taking innovations up, with stage history and learned-from links."),
+    Tag(name="adaptations", description="FRAME-coded changes sites made to what they adopted."),
     Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
+    Tag(name="analysis", description="Statistical process control: Making Data Count XmR charts of a series."),
 ]
 
 
@@ -52,7 +60,11 @@ def v1_route_handlers() -> list:
     return [
         *auth_routes.route_handlers,
         *site_routes.route_handlers,
+        *innovation_routes.route_handlers,
+        *adoption_routes.route_handlers,
+        *adaptation_routes.route_handlers,
         *change_routes.route_handlers,
+        *analysis_routes.route_handlers,
     ]
 
 
