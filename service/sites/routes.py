@@ -22,7 +22,7 @@ from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_curso
 CodePath = Annotated[
     str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site code")
 ]
-CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$")]
+CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
 
 
@@ -50,9 +50,9 @@ async def list_sites(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     kind: Annotated[SiteKind | None, QueryParameter()] = None,
-    region: Annotated[CodeFilter, QueryParameter(description="Region code, e.g. Y62")] = None,
-    icb: Annotated[CodeFilter, QueryParameter(description="ICB code, e.g. QE1")] = None,
-    parent: Annotated[CodeFilter, QueryParameter(description="Parent code, e.g. a trust")] = None,
+    region: Annotated[str | None, QueryParameter(description="Region code, e.g. Y62", **CODE)] = None,
+    icb: Annotated[str | None, QueryParameter(description="ICB code, e.g. QE1", **CODE)] = None,
+    parent: Annotated[str | None, QueryParameter(description="Parent code, e.g. a trust", **CODE)] = None,
     q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Name or code")] = None,
     near: Annotated[
         str | None,
