@@ -27,6 +27,7 @@ from service.db import pool_lifespan, provide_actor, provide_conn, provide_princ
 from service.errors import problem_handler
 from service.health import routes as health_routes
 from service.innovations import routes as innovation_routes
+from service.lineage import routes as lineage_routes
 from service.middleware import AuthMiddleware, RequestContext
 from service.sites import routes as site_routes
 
@@ -50,6 +51,7 @@ TAGS = [
     Tag(name="innovations", description="Practices, pathways, tools and devices that worked somewhere."),
     Tag(name="adoptions", description="Sites taking innovations up, with stage history and learned-from links."),
     Tag(name="adaptations", description="FRAME-coded changes sites made to what they adopted."),
+    Tag(name="lineage", description="How each innovation spread from site to site and changed on the way."),
     Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
     Tag(name="analysis", description="Statistical process control: Making Data Count XmR charts of a series."),
 ]
@@ -63,6 +65,7 @@ def v1_route_handlers() -> list:
         *innovation_routes.route_handlers,
         *adoption_routes.route_handlers,
         *adaptation_routes.route_handlers,
+        *lineage_routes.route_handlers,
         *change_routes.route_handlers,
         *analysis_routes.route_handlers,
     ]

@@ -340,7 +340,13 @@ def openapi_cmd(output: Path) -> None:
 
 # Commands contributed by resource packages register themselves here.
 def _register_extensions() -> None:
-    for module in ("service.sites.cli", "service.demo_cli", "service.submissions.cli", "service.webhooks.cli"):
+    for module in (
+        "service.sites.cli",
+        "service.demo_cli",
+        "service.submissions.cli",
+        "service.webhooks.cli",
+        "service.lineage.cli",
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,0 +1,273 @@
+"""From the rows of one graph statement to nodes, edges, stats, paths and variants (pure Python).
+
+Everything here runs over the one result the statement returned: no database access.
+Descendant counts use one bitset per node (a Python int), filled in reverse topological
+order, so a node reached along two routes is counted once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import statistics
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from service.lineage.queries import AdaptationRow, NodeRow
+from service.lineage.schemas import (
+    Cascade,
+    Influence,
+    LineageEdge,
+    LineageNode,
+    LineageSite,
+    LineageStats,
+    Tempo,
+    Variant,
+    VariantAdaptation,
+    VariantComponent,
+)
+from service.vocab import CHANNELS
+
+MOST_INFLUENTIAL = 5
+MAX_PATHS = 1_000
+
+
+class Graph(msgspec.Struct, kw_only=True):
+    """The assembled graph: response nodes and edges, plus what stats need (internal)."""
+
+    rows: list[NodeRow]
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    links: list[tuple[int, int]]  # (source index, learner index) per edge
+
+
+def assemble(rows: list[NodeRow], innovation_id: uuid.UUID) -> Graph:
+    """Nodes and edges over ``rows`` (edges: links whose source is also a node)."""
+    index = {r.id: i for i, r in enumerate(rows)}
+    n = len(rows)
+    learners: list[list[int]] = [[] for _ in range(n)]
+    links: list[tuple[int, int]] = []
+    edges: list[LineageEdge] = []
+    indegree = [0] * n
+    for j, r in enumerate(rows):
+        # edges in node order: by learner, then by source
+        shown = sorted(
+            (index[source_id], source_id, channel, on)
+            for source_id, channel, on in zip(r.source_ids, r.source_channels, r.source_ons, strict=True)
+            if source_id in index
+        )
+        for i, source_id, channel, on in shown:
+            learners[i].append(j)
+            indegree[j] += 1
+            links.append((i, j))
+            edges.append(LineageEdge(from_=source_id, to=r.id, channel=channel, on=on))  # type: ignore[arg-type]
+
+    # Kahn's order; nodes on a cycle (which the registry refuses) would simply be left out.
+    order = [i for i in range(n) if indegree[i] == 0]
+    remaining = indegree[:]
+    for v in order:
+        for w in learners[v]:
+            remaining[w] -= 1
+            if remaining[w] == 0:
+                order.append(w)
+    reach = [0] * n
+    for v in reversed(order):
+        bits = 0
+        for w in learners[v]:
+            bits |= reach[w] | (1 << w)
+        reach[v] = bits
+
+    nodes = [
+        LineageNode(
+            adoption_id=r.id,
+            innovation_id=r.innovation_id,
+            site=LineageSite(
+                code=r.site_code,
+                name=r.site_name,
+                kind=r.site_kind,  # type: ignore[arg-type]
+                region_code=r.region_code,
+                icb_code=r.icb_code,
+                latitude=r.latitude,
+                longitude=r.longitude,
+            ),
+            stage=r.stage,  # type: ignore[arg-type]
+            started_on=r.started_on,
+            is_origin=r.is_origin,
+            is_root=r.generation == 1 and r.innovation_id == innovation_id,
+            generation=r.generation,
+            adaptation_count=r.adaptation_count,
+            direct_learners=len(learners[i]),
+            descendants=reach[i].bit_count(),
+        )
+        for i, r in enumerate(rows)
+    ]
+    return Graph(rows=rows, nodes=nodes, edges=edges, links=links)
+
+
+def stats(graph: Graph, innovation_id: uuid.UUID) -> LineageStats:
+    """Spread statistics over the innovation's own adoptions in the graph (generation 0 left out)."""
+    rows, nodes = graph.rows, graph.nodes
+    own = [i for i, r in enumerate(rows) if r.innovation_id == innovation_id]
+    max_generation = max((rows[i].generation for i in own), default=0)
+    generations = [0] * max_generation
+    for i in own:
+        generations[rows[i].generation - 1] += 1
+
+    channels = dict.fromkeys(CHANNELS, 0)
+    tempo: dict[int, list[int]] = {}
+    for edge, (i, j) in zip(graph.edges, graph.links, strict=True):
+        channels[edge.channel] = channels.get(edge.channel, 0) + 1
+        if rows[j].innovation_id == innovation_id:
+            tempo.setdefault(rows[j].generation, []).append((rows[j].started_on - rows[i].started_on).days)
+
+    roots = [i for i in own if nodes[i].is_root]
+    cascade = None
+    if roots:
+        best = min(roots, key=lambda i: (-nodes[i].descendants, rows[i].started_on, str(rows[i].id)))
+        cascade = Cascade(root_adoption_id=rows[best].id, size=1 + nodes[best].descendants)
+
+    influential = sorted(
+        (i for i in own if nodes[i].direct_learners > 0),
+        key=lambda i: (-nodes[i].direct_learners, -nodes[i].descendants, rows[i].started_on, str(rows[i].id)),
+    )[:MOST_INFLUENTIAL]
+
+    return LineageStats(
+        adoptions=len(own),
+        sites=len({rows[i].site_code for i in own}),
+        regions=len({rows[i].region_code for i in own if rows[i].region_code}),
+        icbs=len({rows[i].icb_code for i in own if rows[i].icb_code}),
+        roots=len(roots),
+        generations=generations,
+        channels=channels,
+        tempo_days=[
+            Tempo(generation=g, median_days=float(statistics.median(days)), links=len(days))
+            for g, days in sorted(tempo.items())
+        ],
+        largest_cascade=cascade,
+        most_influential=[
+            Influence(
+                adoption_id=rows[i].id,
+                site_code=rows[i].site_code,
+                direct_learners=nodes[i].direct_learners,
+                descendants=nodes[i].descendants,
+            )
+            for i in influential
+        ],
+    )
+
+
+def _order_key(r: NodeRow) -> tuple[Any, int, str]:
+    return (r.started_on, r.generation, str(r.id))
+
+
+def chain_order(closure: list[NodeRow]) -> dict[uuid.UUID, int]:
+    """A position for each adoption such that every source comes before its learners
+    (topological), earliest start first among those free to go next."""
+    by_id = {r.id: r for r in closure}
+    waiting = {r.id: sum(1 for s in r.source_ids if s in by_id) for r in closure}
+    learners: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for r in closure:
+        for s in r.source_ids:
+            if s in by_id:
+                learners.setdefault(s, []).append(r.id)
+    ready = [(_order_key(r), r.id) for r in closure if waiting[r.id] == 0]
+    heapq.heapify(ready)
+    position: dict[uuid.UUID, int] = {}
+    while ready:
+        _, node = heapq.heappop(ready)
+        position[node] = len(position)
+        for w in learners.get(node, []):
+            waiting[w] -= 1
+            if waiting[w] == 0:
+                heapq.heappush(ready, (_order_key(by_id[w]), w))
+    for r in sorted(closure, key=_order_key):  # only on a cycle, which the registry refuses
+        position.setdefault(r.id, len(position))
+    return position
+
+
+def paths_to(target: uuid.UUID, closure: list[NodeRow], limit: int = MAX_PATHS) -> tuple[list[list[uuid.UUID]], bool]:
+    """Every chain from a root to ``target`` through the innovation's own adoptions, root first.
+
+    ``closure`` is the target's upstream closure (own adoptions only). At most ``limit``
+    paths; the flag says whether more were left out.
+    """
+    by_id = {r.id: r for r in closure}
+    if target not in by_id:
+        return [], False
+    position = chain_order(closure)
+    sources = {r.id: sorted((s for s in r.source_ids if s in by_id), key=position.__getitem__) for r in closure}
+    found: list[list[uuid.UUID]] = []
+    stack: list[tuple[uuid.UUID, tuple[uuid.UUID, ...]]] = [(target, (target,))]
+    truncated = False
+    while stack:
+        node, chain = stack.pop()
+        ups = [s for s in sources[node] if s not in chain]
+        if not sources[node]:
+            if len(found) == limit:
+                truncated = True
+                break
+            found.append(list(reversed(chain)))
+            continue
+        for s in reversed(ups):
+            stack.append((s, (*chain, s)))
+    found.sort(key=lambda p: (len(p), [position[x] for x in p]))
+    return found, truncated
+
+
+def _components(raw: Iterable[Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for c in raw:
+        if isinstance(c, dict) and isinstance(c.get("key"), str):
+            key = c["key"]
+            name = c.get("name") if isinstance(c.get("name"), str) else key
+            description = c.get("description") if isinstance(c.get("description"), str) else ""
+            out.append((key, str(name), str(description)))
+    return out
+
+
+def variant(
+    target: uuid.UUID,
+    core_components: list[dict[str, object]],
+    closure: list[NodeRow],
+    adaptations: list[AdaptationRow],
+) -> Variant:
+    """The innovation as the target runs it: each core component with the adaptations that
+    touched it along the chain (inherited in chain order, then the target's own), and the
+    adaptations that touched no (known) core component."""
+    by_id = {r.id: r for r in closure}
+    position = chain_order(closure)
+    ordered = sorted(
+        (a for a in adaptations if a.adoption_id in by_id),
+        key=lambda a: (a.adoption_id == target, position[a.adoption_id]),
+    )  # stable: keeps made_on / created_at order within an adoption
+    components = _components(core_components)
+    keys = {key for key, _, _ in components}
+    touched: dict[str, list[VariantAdaptation]] = {key: [] for key in keys}
+    other: list[VariantAdaptation] = []
+    for a in ordered:
+        item = VariantAdaptation(
+            adaptation_id=a.id,
+            adoption_id=a.adoption_id,
+            site_code=by_id[a.adoption_id].site_code,
+            inherited=a.adoption_id != target,
+            description=a.description,
+            phase=a.phase,
+            what_modified=a.what_modified,
+            nature=a.nature,
+            fidelity=a.fidelity,
+            made_on=a.made_on,
+        )
+        hits = [k for k in dict.fromkeys(a.core_component_keys) if k in keys]
+        if not hits:
+            other.append(item)
+        for k in hits:
+            touched[k].append(item)
+    return Variant(
+        components=[
+            VariantComponent(key=key, name=name, description=description, adaptations=touched[key])
+            for key, name, description in components
+        ],
+        other_adaptations=other,
+    )
