@@ -14,6 +14,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
 from service.errors import InvalidInputError, PreconditionFailedError
@@ -55,6 +56,12 @@ Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Limit = Annotated[int, Meta(ge=1, le=500, description="Page size (default 50, at most 500).")]
 Cursor = Annotated[str, Meta(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")]
+# Query parameters carry their constraints in QueryParameter: Litestar validates and documents
+# those, not a msgspec Meta nested inside.
+LimitQuery = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50, at most 500).")]
+CursorQuery = Annotated[
+    str | None, QueryParameter(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")
+]
 Date = dt.date
 Id = uuid.UUID
 

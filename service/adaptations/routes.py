@@ -21,7 +21,7 @@ from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations.queries import exists as innovation_exists
-from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
 from service.vocab import Fidelity, Goal, Nature, WhatModified
 
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
@@ -95,8 +95,8 @@ async def list_adoption_adaptations(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: AdoptionId,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[AdaptationPage]:
     """What this site changed, oldest first."""
     items = await queries.list_for_adoption(conn, id, _after(cursor), limit)
@@ -121,8 +121,8 @@ async def list_innovation_adaptations(
     fidelity: Annotated[Fidelity | None, QueryParameter()] = None,
     goal: Annotated[Goal | None, QueryParameter()] = None,
     region: Annotated[str | None, QueryParameter(description="Adopting site's region", **CODE)] = None,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[AdaptationPage]:
     """How sites changed this innovation, newest first, by FRAME nature, what was modified, fidelity, goal or region."""
     filters = {
@@ -206,8 +206,8 @@ async def adaptation_history(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: AdaptationId,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
     """Every change to this adaptation, oldest first (kept after a delete)."""
     response = await history_page(request, conn, "adaptation", str(id), limit, cursor)

@@ -20,7 +20,7 @@ from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations.queries import exists as innovation_exists
-from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
 from service.vocab import Stage
 
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
@@ -58,8 +58,8 @@ async def list_adoptions(
     icb: Annotated[str | None, QueryParameter(**CODE)] = None,
     site: Annotated[str | None, QueryParameter(**CODE)] = None,
     since: Annotated[dt.date | None, QueryParameter(description="Started on or after")] = None,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[AdoptionPage]:
     """The sites that took this innovation up, earliest first, with sources and stage history."""
     decoded = decode_cursor(cursor, 2)
@@ -197,8 +197,8 @@ async def adoption_history(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: AdoptionId,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
     """Every change to this adoption record, oldest first."""
     if not await queries.exists(conn, id):

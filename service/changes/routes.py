@@ -13,7 +13,7 @@ from service.changes.schemas import ChangePage
 from service.db import Connection
 from service.errors import responses
 from service.http import paged
-from service.types import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from service.types import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor
 
 Entity = Literal[
     "site",
@@ -64,8 +64,8 @@ async def list_changes(
     entity_id: Annotated[
         str | None, QueryParameter(name="entityId", min_length=1, max_length=100, description="Only this record.")
     ] = None,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
     """Every write in commit-safe order. Poll with `after` set to the last `seq` you saw; none is skipped or repeated."""
     items = await queries.feed(conn, start_seq(after, cursor), entity, entity_id, limit)

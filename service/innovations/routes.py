@@ -19,7 +19,7 @@ from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations import queries, service
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationPage, InnovationUpdate
-from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
 from service.vocab import Category, EvidenceLevel, InnovationStatus
 
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
@@ -76,8 +76,8 @@ async def list_innovations(
     derived_from: Annotated[uuid.UUID | None, QueryParameter(name="derivedFrom")] = None,
     slug: Annotated[str | None, QueryParameter(min_length=1, max_length=120)] = None,
     sort: Annotated[Sort, QueryParameter(description="Sort key; '-' for descending")] = "-createdAt",
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[InnovationPage]:
     """Innovations by category, theme, evidence, status, origin, adopting region or parent; newest first by default."""
     filters = {
@@ -162,7 +162,7 @@ async def update_innovation(
     tags=["innovations"],
     summary="Retire an innovation",
     status_code=200,
-    responses=responses(401, 403, 404, 412, 429, 503),
+    responses=responses(401, 403, 404, 412, 422, 429, 503),
 )
 async def retire_innovation(
     conn: NamedDependency[Connection],
@@ -187,8 +187,8 @@ async def innovation_history(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: InnovationId,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
     """Every change to this innovation record, oldest first."""
     if not await queries.exists(conn, id):

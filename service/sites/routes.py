@@ -17,7 +17,7 @@ from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.sites import queries, service
 from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpdate
-from service.types import DEFAULT_LIMIT, Cursor, JSONBodyOf, Limit, decode_cursor, encode_cursor
+from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
 
 CodePath = Annotated[
     str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site code")
@@ -59,8 +59,8 @@ async def list_sites(
         QueryParameter(max_length=60, description="'latitude,longitude': order by distance", examples=[]),
     ] = None,
     radius_km: Annotated[float, QueryParameter(name="radiusKm", gt=0, le=1000, description="With near")] = 25.0,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[SitePage]:
     """Sites by kind, region, ICB, parent, name or code; with `near`, the nearest first within `radiusKm`."""
     point = _near(near)
@@ -168,8 +168,8 @@ async def site_history(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     code: CodePath,
-    limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
-    cursor: Annotated[Cursor | None, QueryParameter()] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
     """Every change to this site, oldest first."""
     if await queries.get_site(conn, code.upper()) is None:
