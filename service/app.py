@@ -29,7 +29,10 @@ from service.health import routes as health_routes
 from service.innovations import routes as innovation_routes
 from service.lineage import routes as lineage_routes
 from service.middleware import AuthMiddleware, RequestContext
+from service.search import routes as search_routes
 from service.sites import routes as site_routes
+from service.submissions import routes as submission_routes
+from service.webhooks import routes as webhook_routes
 
 API_DESCRIPTION = """\
 Spread records how NHS innovations travel from site to site and how they change on the way:
@@ -52,8 +55,16 @@ TAGS = [
     Tag(name="adoptions", description="Sites taking innovations up, with stage history and learned-from links."),
     Tag(name="adaptations", description="FRAME-coded changes sites made to what they adopted."),
     Tag(name="lineage", description="How each innovation spread from site to site and changed on the way."),
+    Tag(name="search", description="Full-text search across innovations, adaptations and sites, with typo correction."),
+    Tag(
+        name="submissions",
+        description="Bulk, idempotent adoption reports from partners' systems and spreadsheets (JSON, NDJSON, CSV).",
+    ),
     Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
     Tag(name="analysis", description="Statistical process control: Making Data Count XmR charts of a series."),
+    Tag(
+        name="webhooks", description="Signed HTTP callbacks for registry changes, delivered by `spread worker` (admin)."
+    ),
 ]
 
 
@@ -66,8 +77,11 @@ def v1_route_handlers() -> list:
         *adoption_routes.route_handlers,
         *adaptation_routes.route_handlers,
         *lineage_routes.route_handlers,
+        *search_routes.route_handlers,
+        *submission_routes.route_handlers,
         *change_routes.route_handlers,
         *analysis_routes.route_handlers,
+        *webhook_routes.route_handlers,
     ]
 
 
@@ -131,6 +145,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,
     )
     app.state.settings = settings
     # Outermost: request ids and access logs also cover 404s, 405s and CORS preflights.

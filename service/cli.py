@@ -35,6 +35,11 @@ def resolve_dsn(settings: Settings, *, quiet: bool = False) -> tuple[str, bool]:
     """The database to use: DATABASE_URL, or the embedded server (started if needed)."""
     if settings.database_url:
         return settings.database_url, False
+    if not settings.embedded:
+        raise click.ClickException(
+            "DATABASE_URL is not set and the embedded database is disabled (SPREAD_EMBEDDED=false). "
+            "Set DATABASE_URL=postgresql://user:password@host:5432/spread"
+        )
     from service import embedded
 
     if not quiet:
@@ -98,7 +103,14 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         click.echo(f'  curl -H "Authorization: Bearer $SPREAD_KEY" {base}/v1/me')
     from service.server import run
 
-    run(settings)
+    try:
+        run(settings)
+    finally:
+        if is_embedded:
+            from service import embedded
+
+            click.echo("Stopping the embedded PostgreSQL ...")
+            embedded.stop_all()
 
 
 def _dev_key(dsn: str, data_dir: Path) -> str:

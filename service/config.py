@@ -38,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 10 * 1024 * 1024
     rate_limit_per_minute: int = 0
     workers: int = 1
+    embedded: bool = True
 
 
 def _int(name: str, raw: str, low: int, high: int) -> int:
@@ -64,6 +65,15 @@ def _url(name: str, raw: str) -> str:
     if not raw.startswith(("postgresql://", "postgres://")):
         raise ConfigError(f"{name} must be a postgresql:// URL, got {raw.split('@')[-1]!r}")
     return raw
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _level(name: str, raw: str) -> str:
@@ -97,6 +107,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, 1024, 1024 * 1024 * 1024)),
     "SPREAD_RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
     "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
+    "SPREAD_EMBEDDED": ("embedded", _bool),
 }
 
 

@@ -87,14 +87,21 @@ def pool_lifespan(settings: Settings) -> Any:
         try:
             yield
         finally:
-            if app.state.read_pool is not pool:
-                await app.state.read_pool.close()
             from service import metrics
 
             metrics.untrack_pool(pool)
-            await pool.close()
+            for p in {id(pool): pool, id(app.state.read_pool): app.state.read_pool}.values():
+                await _close(p)
 
     return lifespan
+
+
+async def _close(pool: asyncpg.Pool) -> None:
+    """Close gracefully, or terminate if shutdown is cut short or takes over 5 s."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout=5)
+    except (asyncio.CancelledError, TimeoutError):
+        pool.terminate()
 
 
 @contextlib.asynccontextmanager

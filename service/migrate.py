@@ -60,9 +60,13 @@ def _with_url(dsn: str, fn) -> None:  # type: ignore[no-untyped-def]
 async def current_revision(dsn: str) -> str | None:
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetchval(
-            "SELECT CASE WHEN to_regclass('alembic_version') IS NULL THEN NULL"
-            " ELSE (SELECT version_num FROM alembic_version LIMIT 1) END"
-        )
+        return await revision_on(conn)
     finally:
         await conn.close()
+
+
+async def revision_on(conn: asyncpg.Connection) -> str | None:
+    """The schema revision of the connected database (None before any migration)."""
+    if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
+        return None
+    return await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")

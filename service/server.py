@@ -1,24 +1,41 @@
-"""Running the ASGI server.
+"""Running the ASGI server (uvicorn), in-process, so the embedded database stops with it.
 
-uvicorn was chosen over granian after measuring both on this machine with the same
-GET-by-id handler (see README, "ASGI server"): their throughput was within noise of each
-other, and uvicorn runs in-process, so the embedded database, signals and logs stay
-in one process that a newcomer can stop with Ctrl-C.
+uvicorn re-raises SIGINT/SIGTERM after a graceful shutdown, which would kill the process
+before ``atexit`` handlers run and leave the embedded PostgreSQL behind; the server here
+shuts down gracefully and returns instead, so the caller can stop the database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
 from service.config import Settings
 
 
-def run(settings: Settings) -> None:
-    import uvicorn
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
+
+def run(settings: Settings) -> None:
     from service.app import create_app
     from service.logs import configure_logging
 
     configure_logging(settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -27,3 +44,4 @@ def run(settings: Settings) -> None:
         proxy_headers=True,
         server_header=False,
     )
+    asyncio.run(_Server(config).serve())

@@ -8,7 +8,7 @@ from litestar import Request, get
 
 from service.db import acquire
 from service.errors import ServiceUnavailableError, responses
-from service.migrate import head_revision
+from service.migrate import head_revision, revision_on
 from service.types import ReadBase
 
 
@@ -39,10 +39,7 @@ async def ready(request: Request[Any, Any, Any]) -> Health:
     expected = head_revision()
     try:
         async with acquire(app.state.pool, settings.pool_acquire_timeout) as conn:
-            current = await conn.fetchval(
-                "SELECT CASE WHEN to_regclass('alembic_version') IS NULL THEN NULL"
-                " ELSE (SELECT version_num FROM alembic_version LIMIT 1) END"
-            )
+            current = await revision_on(conn)
     except ServiceUnavailableError:
         raise
     except Exception:  # noqa: BLE001 - any database failure means not ready
