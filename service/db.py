@@ -8,6 +8,7 @@ handlers receive it through the ``conn`` dependency. Reads go to the read replic
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
