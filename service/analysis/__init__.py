@@ -1,0 +1,1 @@
+"""Analysis: statistical process control ("Making Data Count") over outcome series."""
