@@ -151,7 +151,7 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
 
 
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
