@@ -1,0 +1,1 @@
+"""Webhooks: signed HTTP callbacks for registry changes, fed from the change log by `spread worker`."""

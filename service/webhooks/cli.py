@@ -1,0 +1,90 @@
+"""``spread worker``: deliver webhook events until stopped (or, with ``--once``, until drained)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+import click
+import msgspec
+
+
+def register(main: click.Group) -> None:
+    main.add_command(worker)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver everything due now, then exit (retries wait for the next run).")
+@click.option(
+    "--concurrency", default=4, show_default=True, type=click.IntRange(1, 64), help="Deliveries in flight at once."
+)
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="Seconds between looks at the change log.",
+)
+@click.option(
+    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 120), help="Seconds allowed per POST."
+)
+def worker(once: bool, concurrency: int, interval: float, timeout: float) -> None:
+    """Deliver webhook events (signed POSTs with retries). Run as many as you like; SIGTERM stops gracefully."""
+    from service.cli import _run, _settings, resolve_dsn
+    from service.logs import configure_logging
+    from service.webhooks.worker import Worker, WorkerConfig
+
+    settings = _settings()
+    dsn, is_embedded = resolve_dsn(settings, quiet=True)
+    _check_schema(dsn, migrate_embedded=is_embedded)
+    configure_logging(settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the worker logs each delivery itself
+    settings = msgspec.structs.replace(settings, database_url=dsn, pool_min_size=1, pool_max_size=concurrency + 1)
+    config = WorkerConfig(concurrency=concurrency, poll_interval=interval, timeout=timeout)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def go() -> None:
+        from service.db import create_pool
+
+        pool = await create_pool(dsn, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            async with Worker(pool, config, name=name) as w:
+                if once:
+                    await w.drain(stop)
+                else:
+                    await w.run(stop)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await pool.close()
+
+    _run(go())
+
+
+def _check_schema(dsn: str, *, migrate_embedded: bool) -> None:
+    """Migrate the embedded database; refuse to start when DATABASE_URL lacks the webhook tables."""
+    import asyncpg
+
+    from service import migrate
+    from service.cli import _run
+
+    if migrate_embedded:
+        migrate.upgrade(dsn)
+        return
+
+    async def has_tables() -> bool:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await conn.fetchval("SELECT to_regclass('webhook_deliveries') IS NOT NULL")
+        finally:
+            await conn.close()
+
+    if not _run(has_tables()):
+        raise click.ClickException("the database has no webhook tables yet. Run `spread migrate` first.")
