@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from pathlib import Path
 
 from service.webhooks.signing import sign, signature_header, verify_signature
 
@@ -35,3 +37,21 @@ def test_verify_refuses_tampering_wrong_secret_and_stale_requests() -> None:
     assert not verify_signature(SECRET, BODY, "yesterday", header, now=NOW)
     assert not verify_signature(SECRET, BODY, str(NOW), header.replace("v1=", "v0="), now=NOW)
     assert not verify_signature(SECRET, BODY, str(NOW), "", now=NOW)
+
+
+def test_readme_receiver_example_verifies_a_real_signature() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("\n## Webhooks") :]
+    code = section[section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    namespace["SECRET"] = SECRET
+    now = str(int(time.time()))
+    body = b'{"id": "7", "type": "adoption.created", "data": {"entityId": "abc"}}'
+    headers = {"Spread-Timestamp": now, "Spread-Signature": signature_header(SECRET, now, body)}
+    assert namespace["receive"](headers, body) == 200
+    assert namespace["receive"](headers, body) == 200  # a retry is acknowledged, handled once
+    assert namespace["seen"] == {"7"}
+    assert namespace["receive"](headers, body.replace(b"abc", b"abd")) == 401
+    stale = str(int(time.time()) - 3600)
+    assert namespace["receive"]({**headers, "Spread-Timestamp": stale}, body) == 401
