@@ -150,3 +150,26 @@ def test_settings_are_validated() -> None:
         load_settings({"SPREAD_LOG_LEVEL": "chatty"})
     with pytest.raises(ConfigError, match="SPREAD_POOL_MIN_SIZE"):
         load_settings({"SPREAD_POOL_MIN_SIZE": "20", "SPREAD_POOL_MAX_SIZE": "5"})
+
+
+async def test_cors_and_gzip(db_dsn: str, make_key: KeyMaker) -> None:
+    headers = await make_key("read")
+    settings = settings_for(db_dsn, cors_origins=("https://front.nhs.example",))
+    async with running_app(settings) as c:
+        r = await c.options(
+            "/v1/sites",
+            headers={
+                "Origin": "https://front.nhs.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization",
+            },
+        )
+        assert r.status_code in (200, 204)
+        assert r.headers["access-control-allow-origin"] == "https://front.nhs.example"
+        r = await c.get("/v1/sites?limit=200", headers={**headers, "Accept-Encoding": "gzip", "Origin": "https://front.nhs.example"})
+        assert r.status_code == 200
+        assert r.headers.get("content-encoding") == "gzip"
+        assert r.headers["access-control-allow-origin"] == "https://front.nhs.example"
+        assert len(r.json()["items"]) == 200
+        r = await c.get("/health/live", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
