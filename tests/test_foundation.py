@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
+import msgspec
 import pytest
 
 from service.config import ConfigError, load_settings
@@ -173,3 +174,22 @@ async def test_cors_and_gzip(db_dsn: str, make_key: KeyMaker) -> None:
         assert len(r.json()["items"]) == 200
         r = await c.get("/health/live", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in r.headers
+
+
+async def test_pool_exhaustion_sheds_load_as_503(db_dsn: str, make_key: KeyMaker) -> None:
+    headers = await make_key("read")
+    settings = settings_for(db_dsn, pool_acquire_timeout=0.05)
+    settings = msgspec.structs.replace(settings, pool_min_size=1, pool_max_size=1)
+    async with running_app(settings) as c:
+        app = c._transport.app  # type: ignore[attr-defined]
+        held = await app.state.pool.acquire()
+        try:
+            r = await c.get("/v1/me", headers=headers)
+            assert r.status_code == 503
+            assert r.headers["retry-after"]
+            assert r.json()["type"] == "/problems/service-unavailable"
+        finally:
+            await app.state.pool.release(held)
+        assert (await c.get("/v1/me", headers=headers)).status_code == 200
+        metrics = await c.get("/metrics")
+        assert "spread_pool_acquire_timeouts_total" in metrics.text
