@@ -1,0 +1,1 @@
+"""Search: full-text search over innovations, adaptations and sites (``/v1/search``) and similar innovations."""

@@ -1,0 +1,222 @@
+"""``GET /v1/search`` and ``GET /v1/innovations/{id}/similar``: thin handlers over search queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import PathParameter, QueryParameter
+
+from service.db import Connection
+from service.errors import InvalidInputError, NotFoundError, responses
+from service.http import paged
+from service.search import queries
+from service.search.schemas import (
+    DEFAULT_SEARCH_LIMIT,
+    TOTAL_CAP,
+    Category,
+    Channel,
+    DocType,
+    EvidenceLevel,
+    Fidelity,
+    InnovationStatus,
+    Nature,
+    SearchResults,
+    SimilarInnovations,
+    SortOrder,
+    Stage,
+)
+from service.types import decode_cursor, encode_cursor
+
+ALL_TYPES: tuple[DocType, ...] = ("innovation", "adaptation", "site")
+CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$")]
+Theme = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$", description="A theme, e.g. frailty"
+    ),
+]
+
+# Words that typo correction looks at: letters only, 4-40 of them, not glued to digits or
+# other word characters ("covid19" is left alone). "or" is an operator and too short anyway.
+_WORD = re.compile(r"(?<!\w)([^\W\d_]{4,40})(?!\w)")
+
+
+async def _correct(conn: Connection, q: str) -> str | None:
+    """``q`` with unknown words replaced by the registry word they most likely meant, or None."""
+    words = sorted({m.group(1).lower() for m in _WORD.finditer(q)})
+    if not words:
+        return None
+    fixes = await queries.corrections(conn, words)
+    if not fixes:
+        return None
+    return _WORD.sub(lambda m: fixes.get(m.group(1).lower(), m.group(1)), q)
+
+
+def _fingerprint(q: str | None, filters: queries.Filters, sort: str) -> str:
+    """Ties a cursor to the query that issued it, so it cannot page a different result set."""
+    raw = msgspec.json.encode([q, sort, filters])
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _after(cursor: str | None, fingerprint: str, sort: str) -> tuple[Any, str, str] | None:
+    decoded = decode_cursor(cursor, 4)
+    if decoded is None:
+        return None
+    issued_for, value, doc_type, key = decoded
+    if issued_for != fingerprint:
+        raise InvalidInputError(
+            "cursor belongs to a different query, filters or sort; start again without it", field="cursor"
+        )
+    bad = InvalidInputError("cursor is not one this API issued; start again without it", field="cursor")
+    if doc_type not in ALL_TYPES or not isinstance(key, str) or len(key) > 100:
+        raise bad
+    if sort == "relevance":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
+        value = float(value)
+    elif sort == "mostAdopted":
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            raise bad
+    else:
+        try:
+            value = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            value = None
+        if value is None or value.tzinfo is None:
+            raise bad
+    return value, doc_type, key
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+@get(
+    "/search",
+    operation_id="Search",
+    tags=["search"],
+    summary="Search innovations, adaptations and sites",
+    responses=responses(401, 422, 429, 503),
+)
+async def search(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            min_length=1,
+            max_length=500,
+            description='Web-search syntax: words (all must match), "exact phrase", `or`, `-exclude`.',
+            examples=[Example(value='"virtual ward" frailty -paediatric')],
+        ),
+    ] = None,
+    types: Annotated[
+        list[DocType] | None,
+        QueryParameter(description="Repeat for several (default: all three).", max_items=3),
+    ] = None,
+    category: Annotated[Category | None, QueryParameter()] = None,
+    theme: Theme = None,
+    evidence_level: Annotated[EvidenceLevel | None, QueryParameter(name="evidenceLevel")] = None,
+    status: Annotated[InnovationStatus | None, QueryParameter()] = None,
+    region: Annotated[
+        CodeFilter, QueryParameter(description="Region code (e.g. Y56): adopted, made or located there")
+    ] = None,
+    icb: Annotated[
+        CodeFilter, QueryParameter(description="ICB code (e.g. QE1): adopted, made or located there")
+    ] = None,
+    stage: Annotated[Stage | None, QueryParameter(description="Has an adoption at this stage")] = None,
+    channel: Annotated[
+        Channel | None, QueryParameter(description="Has an adoption learned through this channel")
+    ] = None,
+    nature: Annotated[Nature | None, QueryParameter(description="Adaptations only")] = None,
+    fidelity: Annotated[Fidelity | None, QueryParameter(description="Adaptations only")] = None,
+    adopted_since: Annotated[
+        dt.date | None, QueryParameter(name="adoptedSince", description="Has an adoption started on or after this date")
+    ] = None,
+    sort: Annotated[SortOrder | None, QueryParameter(description="Default: relevance with q, newest without")] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (default 20, at most 100).")] = (
+        DEFAULT_SEARCH_LIMIT
+    ),
+    cursor: Annotated[
+        str | None, QueryParameter(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")
+    ] = None,
+) -> Response[SearchResults]:
+    """Full-text search with typo correction, filters, facets over the whole result set and keyset paging."""
+    if q is not None and not q.strip():
+        raise InvalidInputError("q must contain at least one word", field="q")
+    order = sort or ("relevance" if q is not None else "newest")
+    if order == "relevance" and q is None:
+        raise InvalidInputError("sort=relevance needs q; use newest or mostAdopted to browse", field="sort")
+    region = region.upper() if region else None
+    icb = icb.upper() if icb else None
+    if region or icb or theme:
+        check = await queries.check_filters(conn, region, icb, theme)
+        if region and check.region_kind != "region":
+            raise InvalidInputError(f"no region has code '{region}'", field="region")
+        if icb and check.icb_kind != "icb":
+            raise InvalidInputError(f"no ICB has code '{icb}'", field="icb")
+        if region and icb and check.icb_region != region:
+            raise InvalidInputError(f"ICB {icb} is not in region {region}", field="icb")
+        if theme and not check.theme_known:
+            raise InvalidInputError(f"no innovation has theme '{theme}'", field="theme")
+    filters = queries.Filters(
+        types=tuple(t for t in ALL_TYPES if types is None or t in types),
+        category=category,
+        theme=theme,
+        evidence_level=evidence_level,
+        status=status,
+        region=region,
+        icb=icb,
+        stage=stage,
+        channel=channel,
+        nature=nature,
+        fidelity=fidelity,
+        adopted_since=adopted_since,
+    )
+    fingerprint = _fingerprint(q, filters, order)
+    after = _after(cursor, fingerprint, order)
+    corrected = await _correct(conn, q) if q is not None else None
+    page = await queries.search(conn, q=corrected or q, filters=filters, sort=order, after=after, limit=limit)
+    next_cursor = None
+    if len(page.items) > limit:
+        value, doc_type, key = page.keys[limit - 1]
+        next_cursor = encode_cursor([fingerprint, _cursor_value(value), doc_type, key])
+    body = SearchResults(
+        items=page.items[:limit],
+        facets=page.facets,
+        next_cursor=next_cursor,
+        total=min(page.matches, TOTAL_CAP),
+        total_is_floor=page.matches > TOTAL_CAP,
+        corrected_query=corrected,
+    )
+    return paged(request, body, next_cursor)
+
+
+@get(
+    "/innovations/{id:uuid}/similar",
+    operation_id="ListSimilarInnovations",
+    tags=["search", "innovations"],
+    summary="Innovations like this one",
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def similar_innovations(
+    conn: NamedDependency[Connection],
+    id: Annotated[uuid.UUID, PathParameter(description="Innovation id")],
+    limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many (default 10, at most 50).")] = 10,
+) -> SimilarInnovations:
+    """The innovations most like this one by title words, themes and category, best first, with a score."""
+    items = await queries.similar_innovations(conn, id, limit)
+    if items is None:
+        raise NotFoundError(f"no innovation has id '{id}'")
+    return SimilarInnovations(items=items)
+
+
+route_handlers = [search, similar_innovations]

@@ -1,0 +1,164 @@
+"""Search request vocabularies and response bodies.
+
+Results are a tagged union on ``type``: every hit has ``id``, ``title``, ``snippet`` (HTML:
+matched words in ``<mark>``, everything else escaped) and ``score``, plus the fields a result
+list needs for its type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from service.types import ReadBase
+
+DocType = Literal["innovation", "adaptation", "site"]
+SortOrder = Literal["relevance", "newest", "mostAdopted"]
+Category = Literal[
+    "medical_device",
+    "in_vitro_diagnostic",
+    "pharmaceutical",
+    "digital",
+    "ai",
+    "education",
+    "models_of_care",
+    "estates_and_facilities",
+    "data_and_monitoring",
+    "other",
+]
+EvidenceLevel = Literal["idea", "local_evaluation", "multi_site_evaluation", "peer_reviewed", "national_guidance"]
+InnovationStatus = Literal["active", "retired", "superseded"]
+Stage = Literal["exploring", "planning", "piloting", "implementing", "sustaining", "discontinued"]
+Channel = Literal[
+    "peer_visit",
+    "learning_network",
+    "collaborative",
+    "community_of_practice",
+    "extension_agent",
+    "national_programme",
+    "publication",
+    "conference",
+    "direct_from_innovator",
+    "other",
+]
+Nature = Literal[
+    "tailoring",
+    "adding",
+    "removing",
+    "shortening",
+    "lengthening",
+    "substituting",
+    "reordering",
+    "integrating_other",
+    "integrating_into_other",
+    "repeating",
+    "loosening_structure",
+    "departing",
+]
+Fidelity = Literal["consistent", "inconsistent", "unknown"]
+SiteKind = Literal["region", "icb", "trust", "trust_site", "pcn", "gp_practice", "other"]
+
+Score = Annotated[float, Meta(description="Relevance: higher is better; comparable within one response only.")]
+
+DEFAULT_SEARCH_LIMIT = 20
+TOTAL_CAP = 10_000
+
+
+class InnovationRef(ReadBase, frozen=True):
+    id: uuid.UUID
+    title: str
+
+
+class SiteRef(ReadBase, frozen=True):
+    code: str
+    name: str
+
+
+class InnovationHit(ReadBase, frozen=True, tag_field="type", tag="innovation"):
+    """An innovation that matched."""
+
+    id: str
+    title: str
+    snippet: str
+    score: Score | None
+    category: Category
+    evidence_level: EvidenceLevel
+    status: InnovationStatus
+    adoption_count: int
+    sustaining_count: int
+
+
+class AdaptationHit(ReadBase, frozen=True, tag_field="type", tag="adaptation"):
+    """An adaptation that matched: what a site changed in an innovation it adopted."""
+
+    id: str
+    title: str
+    snippet: str
+    score: Score | None
+    innovation: InnovationRef
+    site: SiteRef
+    nature: Nature | None
+    fidelity: Fidelity
+    stage: Stage
+
+
+class SiteHit(ReadBase, frozen=True, tag_field="type", tag="site"):
+    """A site that matched (by name or code); ``id`` is its code."""
+
+    id: str
+    title: str
+    snippet: str
+    score: Score | None
+    kind: SiteKind
+    region_code: str | None
+    region_name: str | None
+    adoption_count: int
+
+
+SearchHit = InnovationHit | AdaptationHit | SiteHit
+
+
+class Facets(ReadBase, frozen=True):
+    """Counts over the whole result set (every page). An innovation or site counts once under
+    each region and stage it has adoptions in; sites have no category or evidence level."""
+
+    type: dict[str, int]
+    category: dict[str, int]
+    evidence_level: dict[str, int]
+    region: dict[str, int]
+    stage: dict[str, int]
+
+
+class SearchResults(ReadBase, frozen=True):
+    """One page of results, with facets and a total for the whole result set."""
+
+    items: list[SearchHit]
+    facets: Facets
+    next_cursor: str | None
+    total: Annotated[int, Meta(ge=0, le=TOTAL_CAP)]
+    total_is_floor: Annotated[
+        bool,
+        Meta(
+            description="True when more than 10,000 records match: `total` and the facets then count the first 10,000."
+        ),
+    ]
+    corrected_query: Annotated[
+        str | None,
+        Meta(description="The query actually run when words unknown to the registry were corrected, else null."),
+    ] = None
+
+
+class SimilarInnovation(ReadBase, frozen=True):
+    id: uuid.UUID
+    title: str
+    category: Category
+    evidence_level: EvidenceLevel
+    adoption_count: int
+    shared_themes: list[str]
+    score: Score
+
+
+class SimilarInnovations(ReadBase, frozen=True):
+    items: list[SimilarInnovation]
