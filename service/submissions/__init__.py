@@ -1,0 +1,1 @@
+"""Bulk submissions: batches of adoption reports as JSON, NDJSON or CSV, written all at once."""

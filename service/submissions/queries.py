@@ -1,0 +1,300 @@
+"""SQL for submissions: set-based look-ups for a whole batch and ``unnest`` writes.
+
+Every statement here takes arrays, so a batch of 10,000 rows costs a handful of round trips.
+Records never leave this module: look-ups return plain tuples and dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from service.adaptations.queries import FIELDS as ADAPTATION_FIELDS
+
+# --- idempotency keys ------------------------------------------------------------------------
+
+KEY_TTL = "24 hours"
+
+
+class StoredKey(NamedTuple):
+    body_hash: bytes
+    submission_id: uuid.UUID
+
+
+LOOKUP_KEY = f"""
+SELECT body_hash, submission_id FROM submission_keys
+WHERE partner_id = $1 AND idempotency_key = $2 AND created_at > now() - interval '{KEY_TTL}'
+"""
+
+
+async def lookup_key(conn: asyncpg.Connection, partner_id: uuid.UUID, key: str) -> StoredKey | None:
+    """The live (under 24 hours old) use of this key by this partner, if any."""
+    row = await conn.fetchrow(LOOKUP_KEY, partner_id, key)
+    return StoredKey(row["body_hash"], row["submission_id"]) if row else None
+
+
+# Claims the key for this batch; an expired use of the same key is taken over. Returns NULL
+# when a live use exists (perhaps committed a moment ago by a concurrent retry).
+CLAIM_KEY = f"""
+INSERT INTO submission_keys AS k (partner_id, idempotency_key, body_hash, submission_id)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (partner_id, idempotency_key) DO UPDATE
+    SET body_hash = excluded.body_hash, submission_id = excluded.submission_id, created_at = now()
+    WHERE k.created_at <= now() - interval '{KEY_TTL}'
+RETURNING true
+"""
+
+
+async def claim_key(
+    conn: asyncpg.Connection, partner_id: uuid.UUID, key: str, body_hash: bytes, submission_id: uuid.UUID
+) -> bool:
+    return bool(await conn.fetchval(CLAIM_KEY, partner_id, key, body_hash, submission_id))
+
+
+# Opportunistic clean-up, bounded so one request never pays for a long backlog.
+EXPIRE_KEYS = f"""
+DELETE FROM submission_keys WHERE ctid = ANY (ARRAY(
+    SELECT ctid FROM submission_keys WHERE created_at <= now() - interval '{KEY_TTL}' LIMIT 1000))
+"""
+
+
+async def expire_keys(conn: asyncpg.Connection) -> None:
+    await conn.execute(EXPIRE_KEYS)
+
+
+# --- stored submissions -------------------------------------------------------------------
+
+INSERT_SUBMISSION = """
+INSERT INTO submissions (id, partner_id, key_id, mode, row_count, created, updated, unchanged, rejected, result,
+                         created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+async def insert_submission(conn: asyncpg.Connection, v: dict[str, Any]) -> None:
+    await conn.execute(
+        INSERT_SUBMISSION,
+        v["id"],
+        v["partner_id"],
+        v["key_id"],
+        v["mode"],
+        v["row_count"],
+        v["created"],
+        v["updated"],
+        v["unchanged"],
+        v["rejected"],
+        v["result"],
+        v["created_at"],
+    )
+
+
+GET_SUBMISSION = "SELECT partner_id, result FROM submissions WHERE id = $1"
+
+
+async def get_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> tuple[uuid.UUID, Any] | None:
+    row = await conn.fetchrow(GET_SUBMISSION, submission_id)
+    return (row["partner_id"], row["result"]) if row else None
+
+
+# --- batch look-ups -------------------------------------------------------------------------
+
+RESOLVE_INNOVATIONS = """
+SELECT i.id, i.slug,
+       coalesce((SELECT array_agg(c ->> 'key') FROM jsonb_array_elements(i.core_components) c), '{}') AS component_keys
+FROM innovations i
+WHERE i.id = ANY($1::uuid[]) OR i.slug = ANY($2::text[])
+"""
+
+
+class InnovationInfo(NamedTuple):
+    id: uuid.UUID
+    slug: str
+    component_keys: frozenset[str]
+
+
+async def resolve_innovations(conn: asyncpg.Connection, ids: list[uuid.UUID], slugs: list[str]) -> list[InnovationInfo]:
+    rows = await conn.fetch(RESOLVE_INNOVATIONS, ids, slugs)
+    return [InnovationInfo(r["id"], r["slug"], frozenset(r["component_keys"])) for r in rows]
+
+
+# Serialises batches (and learned-from writes, whose trigger takes the same lock) per
+# innovation, in id order so two batches cannot deadlock; held to the end of the transaction.
+LOCK_INNOVATIONS = """
+SELECT count(pg_advisory_xact_lock(hashtextextended(s.id::text, 42)))
+FROM (SELECT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) AS s
+"""
+
+
+async def lock_innovations(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
+    await conn.fetchval(LOCK_INNOVATIONS, sorted(ids))
+
+
+SITES_COVERED = """
+SELECT u.code, s.code IS NOT NULL AS known,
+       s.code IS NOT NULL AND ($2::uuid IS NULL OR spread_partner_covers($2, u.code)) AS covered
+FROM unnest($1::text[]) AS u(code)
+LEFT JOIN sites s ON s.code = u.code
+"""
+
+
+async def sites_covered(
+    conn: asyncpg.Connection, codes: list[str], partner_id: uuid.UUID | None
+) -> tuple[set[str], set[str]]:
+    """(codes that are sites, codes the partner may write for); partner None means an admin."""
+    rows = await conn.fetch(SITES_COVERED, codes, partner_id)
+    return {r["code"] for r in rows if r["known"]}, {r["code"] for r in rows if r["covered"]}
+
+
+class ExistingAdoption(NamedTuple):
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+    stage: str
+    started_on: dt.date
+    notes_md5: str
+    discontinued_reason: str | None
+    external_id: str | None
+    partner_id: uuid.UUID | None
+    created_at: dt.datetime
+
+
+# Every adoption of the batch's innovations: what matching, unchanged-detection and the
+# lineage rules need (notes by hash: they can be long, and equality is all that matters).
+ADOPTIONS_OF = """
+SELECT a.id, a.innovation_id, a.site_code, a.stage, a.started_on, md5(a.notes) AS notes_md5,
+       a.discontinued_reason, a.external_id, a.partner_id, a.created_at
+FROM adoptions a WHERE a.innovation_id = ANY($1::uuid[])
+"""
+
+
+async def adoptions_of(conn: asyncpg.Connection, innovation_ids: list[uuid.UUID]) -> list[ExistingAdoption]:
+    return [ExistingAdoption(*r) for r in await conn.fetch(ADOPTIONS_OF, innovation_ids)]
+
+
+class ExistingLink(NamedTuple):
+    id: uuid.UUID
+    adoption_id: uuid.UUID
+    source_adoption_id: uuid.UUID
+    channel: str
+    learned_on: dt.date | None
+    learner_started_on: dt.date
+    source_started_on: dt.date
+
+
+# Learned-from links touching the batch's innovations: learners among them (sources may be in
+# an ancestor innovation) and learners elsewhere (derived innovations) of adoptions among them.
+LINKS_OF = """
+SELECT s.id, s.adoption_id, s.source_adoption_id, s.channel, s.learned_on, la.started_on, sa.started_on
+FROM adoption_sources s
+JOIN adoptions la ON la.id = s.adoption_id
+JOIN adoptions sa ON sa.id = s.source_adoption_id
+WHERE la.innovation_id = ANY($1::uuid[])
+UNION ALL
+SELECT s.id, s.adoption_id, s.source_adoption_id, s.channel, s.learned_on, la.started_on, sa.started_on
+FROM adoption_sources s
+JOIN adoptions sa ON sa.id = s.source_adoption_id
+JOIN adoptions la ON la.id = s.adoption_id
+WHERE sa.innovation_id = ANY($1::uuid[]) AND la.innovation_id <> ALL ($1::uuid[])
+"""
+
+
+async def links_of(conn: asyncpg.Connection, innovation_ids: list[uuid.UUID]) -> list[ExistingLink]:
+    return [ExistingLink(*r) for r in await conn.fetch(LINKS_OF, innovation_ids)]
+
+
+ADAPTATIONS_OF = f"""
+SELECT adoption_id, {", ".join(ADAPTATION_FIELDS)} FROM adaptations WHERE adoption_id = ANY($1::uuid[])
+"""
+
+
+async def adaptations_of(conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
+    """(adoption_id, *ADAPTATION_FIELDS) of each existing adaptation of these adoptions."""
+    if not adoption_ids:
+        return []
+    return [tuple(r) for r in await conn.fetch(ADAPTATIONS_OF, adoption_ids)]
+
+
+# --- bulk writes ----------------------------------------------------------------------------
+
+INSERT_ADOPTIONS = """
+INSERT INTO adoptions (id, innovation_id, site_code, stage, started_on, notes, discontinued_reason, external_id,
+                       partner_id)
+SELECT u.id, u.innovation_id, u.site_code, u.stage, u.started_on, u.notes, u.reason, u.external_id, $9
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[])
+     AS u(id, innovation_id, site_code, stage, started_on, notes, reason, external_id)
+"""
+
+
+async def insert_adoptions(conn: asyncpg.Connection, columns: list[list[Any]], partner_id: uuid.UUID) -> None:
+    """columns: id, innovation_id, site_code, stage, started_on, notes, discontinued_reason, external_id."""
+    if columns[0]:
+        await conn.execute(INSERT_ADOPTIONS, *columns, partner_id)
+
+
+UPDATE_ADOPTIONS = """
+UPDATE adoptions AS a SET
+    stage = u.stage, started_on = u.started_on, notes = coalesce(u.notes, a.notes),
+    discontinued_reason = u.reason, external_id = coalesce(u.external_id, a.external_id),
+    updated_at = now(), version = a.version + 1
+FROM unnest($1::uuid[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[])
+     AS u(id, stage, started_on, notes, reason, external_id)
+WHERE a.id = u.id
+"""
+
+
+async def update_adoptions(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
+    """columns: id, stage, started_on, notes (NULL keeps), discontinued_reason, external_id (NULL keeps)."""
+    if columns[0]:
+        await conn.execute(UPDATE_ADOPTIONS, *columns)
+
+
+INSERT_LINKS = """
+INSERT INTO adoption_sources (adoption_id, source_adoption_id, channel, learned_on)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[])
+"""
+
+
+async def insert_links(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
+    """columns: adoption_id, source_adoption_id, channel, learned_on."""
+    if columns[0]:
+        await conn.execute(INSERT_LINKS, *columns)
+
+
+UPDATE_LINKS = """
+UPDATE adoption_sources AS s SET channel = u.channel, learned_on = u.learned_on
+FROM unnest($1::uuid[], $2::text[], $3::date[]) AS u(id, channel, learned_on)
+WHERE s.id = u.id
+"""
+
+
+async def update_links(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
+    """columns: link id, channel, learned_on."""
+    if columns[0]:
+        await conn.execute(UPDATE_LINKS, *columns)
+
+
+# Adaptations carry text[] columns, which unnest cannot take ragged; one jsonb array of
+# objects, expanded by jsonb_to_recordset (JSON arrays become text[]), does it in one statement.
+_ADAPTATION_TYPES = {
+    "made_on": "date",
+    "decided_by": "text[]",
+    "context_changes": "text[]",
+    "core_component_keys": "text[]",
+    "goals": "text[]",
+    "reasons": "text[]",
+}
+INSERT_ADAPTATIONS = f"""
+INSERT INTO adaptations (adoption_id, innovation_id, partner_id, {", ".join(ADAPTATION_FIELDS)})
+SELECT x.adoption_id, x.innovation_id, $2, {", ".join(f"x.{f}" for f in ADAPTATION_FIELDS)}
+FROM jsonb_to_recordset($1::jsonb) AS x(adoption_id uuid, innovation_id uuid,
+    {", ".join(f"{f} {_ADAPTATION_TYPES.get(f, 'text')}" for f in ADAPTATION_FIELDS)})
+"""
+
+
+async def insert_adaptations(conn: asyncpg.Connection, items: list[dict[str, Any]], partner_id: uuid.UUID) -> None:
+    """items: dicts with adoption_id, innovation_id and every ADAPTATION_FIELDS key (snake_case)."""
+    if items:
+        await conn.execute(INSERT_ADAPTATIONS, items, partner_id)

@@ -1,0 +1,660 @@
+"""Writing a batch of adoption reports: resolve, validate every row, then write in bulk.
+
+One transaction per batch: the innovations it touches are locked (the advisory lock the
+learned-from trigger takes, in id order), then a few set-based look-ups fetch the
+innovations, sites, authorisation and every adoption and learned-from link of those
+innovations. Every row is checked in Python against the same rules and texts as the
+single-record endpoints (``service.adoptions.service``, ``service.adaptations.service``),
+including the lineage rules over the graph the batch would leave behind (sources started
+first, no cycles), so order within the batch does not matter. Rejections cascade to rows
+that learn from a rejected row. Then ``INSERT ... SELECT FROM unnest(...)`` writes adoptions,
+links and adaptations a statement each; the database triggers still check every link and
+log every change, attributed by ``write_transaction``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import graphlib
+import hashlib
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.adaptations.queries import FIELDS as ADAPTATION_FIELDS
+from service.adaptations.service import check_component_keys
+from service.adoptions.service import map_db_error
+from service.auth.schemas import Principal
+from service.db import Actor, write_transaction
+from service.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from service.submissions import formats, queries
+from service.submissions.formats import RowInput
+from service.submissions.queries import ExistingAdoption, ExistingLink, InnovationInfo
+from service.submissions.schemas import Report, RowResult, Submission, Summary
+
+DISCONTINUED = "discontinued"
+_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class _Row:
+    """A row on its way through the checks."""
+
+    n: int
+    report: Report | None
+    errors: list[FieldError]
+    external_id: str | None
+    warnings: list[str] = field(default_factory=list)
+    innovation: InnovationInfo | None = None
+    target: ExistingAdoption | None = None
+    adoption_id: uuid.UUID | None = None
+    reason: str | None = None
+    links: list[tuple[int, uuid.UUID, str, dt.date | None]] = field(default_factory=list)
+    status: str = "rejected"
+
+    def fail(self, at: str, detail: str) -> None:
+        error = FieldError(field=at, detail=detail)
+        if error not in self.errors:
+            self.errors.append(error)
+
+
+class _KeyTaken(Exception):
+    """A concurrent batch with the same Idempotency-Key committed first."""
+
+
+def body_hash(mode: str, media_type: str, body: bytes) -> bytes:
+    return hashlib.sha256(f"{mode}\n{media_type}\n".encode() + body).digest()
+
+
+async def submit(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    principal: Principal,
+    body: bytes,
+    media_type: str,
+    mode: str,
+    idempotency_key: str | None,
+    max_mb: float,
+) -> tuple[Submission, bool]:
+    """Write a batch; returns its answer and whether it is a replay of an earlier one."""
+    digest = body_hash(mode, media_type, body)
+    if idempotency_key is not None:
+        stored = await queries.lookup_key(conn, principal.partner_id, idempotency_key)
+        if stored is not None:
+            return await _replay(conn, stored, digest, idempotency_key), True
+    inputs = formats.read_body(body, media_type, max_mb)
+    submission_id = uuid.uuid4()
+    for attempt in range(_ATTEMPTS):
+        try:
+            async with write_transaction(conn, actor):
+                if idempotency_key is not None:
+                    if not await queries.claim_key(conn, principal.partner_id, idempotency_key, digest, submission_id):
+                        raise _KeyTaken
+                    await queries.expire_keys(conn)
+                return await _process(conn, principal, inputs, mode, submission_id), False
+        except _KeyTaken:
+            assert idempotency_key is not None
+            stored = await queries.lookup_key(conn, principal.partner_id, idempotency_key)
+            if stored is not None:
+                return await _replay(conn, stored, digest, idempotency_key), True
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            if attempt == _ATTEMPTS - 1:
+                raise ConflictError(
+                    "Other writes to the same innovations kept colliding with this batch. Send it again."
+                ) from None
+        except asyncpg.PostgresError as exc:
+            raise map_db_error(exc, field="learnedFrom") from exc
+    raise ConflictError("This batch collided with a concurrent one using the same Idempotency-Key. Send it again.")
+
+
+async def _replay(conn: asyncpg.Connection, stored: queries.StoredKey, digest: bytes, key: str) -> Submission:
+    if stored.body_hash != digest:
+        raise InvalidInputError(
+            f"Idempotency-Key '{key}' was used in the last 24 hours for a different batch (another body, "
+            "format or mode). Use a new key for a new batch.",
+            field="Idempotency-Key",
+        )
+    found = await queries.get_submission(conn, stored.submission_id)
+    assert found is not None
+    return msgspec.convert(found[1], Submission)
+
+
+async def get_submission(conn: asyncpg.Connection, principal: Principal, submission_id: uuid.UUID) -> Submission:
+    found = await queries.get_submission(conn, submission_id)
+    if found is None or (not principal.is_admin and found[0] != principal.partner_id):
+        raise NotFoundError(f"no submission has id {submission_id}")
+    return msgspec.convert(found[1], Submission)
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+def _check_alone(r: _Row, today: dt.date) -> None:
+    """What a row breaks on its own, before any look-up."""
+    rep = r.report
+    assert rep is not None
+    if rep.started_on > today:
+        r.fail("startedOn", "startedOn cannot be in the future")
+    seen: set[str] = set()
+    for i, lf in enumerate(rep.learned_from):
+        at = f"learnedFrom[{i}]"
+        if lf.site_code == rep.site_code:
+            r.fail(f"{at}.siteCode", "an adoption cannot learn from itself")
+        elif lf.site_code in seen:
+            r.fail(f"{at}.siteCode", "the same source is listed twice")
+        seen.add(lf.site_code)
+        if lf.on is not None and lf.on > today:
+            r.fail(f"{at}.on", f"{lf.on} is in the future")
+    if rep.observations:
+        r.warnings.append(
+            f"observations are not recorded yet (the outcomes feature has not landed): {len(rep.observations)} ignored"
+        )
+
+
+def _innovation_key(ref: str) -> str:
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        return ref
+
+
+class _Registry:
+    """The adoptions and links of the batch's innovations, indexed for matching."""
+
+    def __init__(self, adoptions: list[ExistingAdoption], links: list[ExistingLink], partner_id: uuid.UUID) -> None:
+        self.by_id = {a.id: a for a in adoptions}
+        self.start_of = {a.id: a.started_on for a in adoptions}
+        self.links = links
+        self.pairs = {(link.adoption_id, link.source_adoption_id): link for link in links}
+        self.incident: dict[uuid.UUID, list[ExistingLink]] = {}
+        for link in links:
+            self.incident.setdefault(link.adoption_id, []).append(link)
+            self.incident.setdefault(link.source_adoption_id, []).append(link)
+        self.open_at: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
+        latest_closed: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
+        self.by_external: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
+        self.external_taken: set[tuple[uuid.UUID | None, uuid.UUID, str]] = set()
+        for a in adoptions:
+            key = (a.innovation_id, a.site_code)
+            if a.stage != DISCONTINUED:
+                self.open_at[key] = a
+            else:
+                seen = latest_closed.get(key)
+                if seen is None or (a.started_on, a.created_at) > (seen.started_on, seen.created_at):
+                    latest_closed[key] = a
+            if a.external_id is not None:
+                self.external_taken.add((a.partner_id, a.innovation_id, a.external_id))
+                if a.partner_id == partner_id:
+                    self.by_external[(a.innovation_id, a.external_id)] = a
+        # A site's adoption: the open one, else the latest discontinued one.
+        self.at_site = {**latest_closed, **self.open_at}
+
+
+def _match(r: _Row, reg: _Registry) -> None:
+    """Find the adoption a row updates (same partner externalId, else the site's adoption)."""
+    rep, inn = r.report, r.innovation
+    assert rep is not None and inn is not None
+    target = None
+    if rep.external_id is not None:
+        target = reg.by_external.get((inn.id, rep.external_id))
+        if target is not None and target.site_code != rep.site_code:
+            r.fail(
+                "siteCode",
+                f"externalId '{rep.external_id}' already names your adoption at site {target.site_code}; "
+                "an adoption cannot move to another site",
+            )
+            return
+    if target is None:
+        found = reg.at_site.get((inn.id, rep.site_code))
+        if found is not None and (found.stage != DISCONTINUED or rep.stage == DISCONTINUED):
+            target = found
+    if target is not None and target.stage == DISCONTINUED and rep.stage != DISCONTINUED:
+        other = reg.open_at.get((inn.id, rep.site_code))
+        if other is not None and other.id != target.id:
+            r.fail(
+                "stage",
+                f"site {rep.site_code} already has an open adoption of this innovation ({other.id}); "
+                "it cannot reopen another one",
+            )
+            return
+    r.target = target
+    r.adoption_id = target.id if target is not None else uuid.uuid4()
+    r.reason = rep.discontinued_reason
+    if rep.stage == DISCONTINUED and not r.reason:
+        if target is not None and target.stage == DISCONTINUED and target.discontinued_reason:
+            r.reason = target.discontinued_reason
+        else:
+            r.fail("discontinuedReason", "stage 'discontinued' needs a reason")
+
+
+def _scc(nodes: set[uuid.UUID], edges: dict[uuid.UUID, list[uuid.UUID]]) -> list[set[uuid.UUID]]:
+    """Strongly connected components with more than one node (Tarjan, iterative)."""
+    index: dict[uuid.UUID, int] = {}
+    low: dict[uuid.UUID, int] = {}
+    on_stack: set[uuid.UUID] = set()
+    stack: list[uuid.UUID] = []
+    found: list[set[uuid.UUID]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(edges.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, ()))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(component)
+    return found
+
+
+def _check_lineage(rows: list[_Row], reg: _Registry) -> None:
+    """Resolve learned-from links and apply the lineage rules to the graph the batch leaves.
+
+    Repeats until no row is newly rejected, because a rejection changes that graph: rows that
+    learn from a rejected row are rejected too, and a rejected update keeps its old start date.
+    """
+    candidates = [r for r in rows if r.report is not None and r.innovation is not None and r.adoption_id]
+    batch_site: dict[tuple[uuid.UUID, str], _Row] = {}
+    for r in candidates:
+        assert r.report is not None and r.innovation is not None
+        batch_site.setdefault((r.innovation.id, r.report.site_code), r)
+    # Existing links whose ends start on the same day: the only ones a cycle can use.
+    same_day = [link for link in reg.links if link.learner_started_on == link.source_started_on]
+    while True:
+        live = [r for r in candidates if not r.errors]
+        before = sum(len(r.errors) for r in candidates)
+        node_row: dict[uuid.UUID, _Row] = {}
+        start_of = dict(reg.start_of)
+        moved: set[uuid.UUID] = set()
+        for r in live:
+            assert r.adoption_id is not None and r.report is not None
+            node_row[r.adoption_id] = r
+            start_of[r.adoption_id] = r.report.started_on
+            if r.target is not None and r.target.started_on != r.report.started_on:
+                moved.add(r.adoption_id)
+
+        new_same_day: list[tuple[_Row, int, uuid.UUID]] = []
+        for r in live:
+            rep, inn = r.report, r.innovation
+            assert rep is not None and inn is not None
+            r.links = []
+            for i, lf in enumerate(rep.learned_from):
+                at = f"learnedFrom[{i}].siteCode"
+                other = batch_site.get((inn.id, lf.site_code))
+                if other is not None:
+                    if other.errors:
+                        r.fail(at, f"the row for site {lf.site_code} (row {other.n}) was rejected")
+                        continue
+                    assert other.adoption_id is not None
+                    source = other.adoption_id
+                else:
+                    existing = reg.at_site.get((inn.id, lf.site_code))
+                    if existing is None:
+                        r.fail(
+                            at,
+                            f"site {lf.site_code} has no adoption of this innovation, in the registry or in this batch",
+                        )
+                        continue
+                    source = existing.id
+                source_start = start_of[source]
+                if source_start > rep.started_on:
+                    r.fail(at, f"the source started on {source_start}, after this adoption ({rep.started_on})")
+                    continue
+                r.links.append((i, source, lf.channel, lf.on))
+                if source_start == rep.started_on and (r.adoption_id, source) not in reg.pairs:
+                    new_same_day.append((r, i, source))
+
+        # Moving a start must keep every existing link's source no later than its learner.
+        touched = {link for node in moved for link in reg.incident.get(node, ())}
+        for link in touched:
+            learner_start = start_of.get(link.adoption_id, link.learner_started_on)
+            source_start = start_of.get(link.source_adoption_id, link.source_started_on)
+            if source_start <= learner_start:
+                continue
+            if link.source_adoption_id in moved:
+                who = reg.by_id.get(link.adoption_id)
+                where = f"site {who.site_code}" if who else f"adoption {link.adoption_id}"
+                node_row[link.source_adoption_id].fail(
+                    "startedOn",
+                    f"moving the start to {source_start} would put it after the adoption at {where} "
+                    f"that learned from it ({learner_start})",
+                )
+            if link.adoption_id in moved:
+                who = reg.by_id.get(link.source_adoption_id)
+                where = f"site {who.site_code}" if who else f"adoption {link.source_adoption_id}"
+                node_row[link.adoption_id].fail(
+                    "startedOn",
+                    f"moving the start to {learner_start} would put it before its source at {where} ({source_start})",
+                )
+
+        # Cycles: with every source starting no later than its learner, a cycle joins adoptions
+        # that start on the same day, and needs a new link: search only those edges, if any.
+        if new_same_day:
+            edges: dict[uuid.UUID, list[uuid.UUID]] = {}
+            for link in [*same_day, *touched]:
+                learner_start = start_of.get(link.adoption_id, link.learner_started_on)
+                if learner_start == start_of.get(link.source_adoption_id, link.source_started_on):
+                    edges.setdefault(link.source_adoption_id, []).append(link.adoption_id)
+            for r, _, source in new_same_day:
+                assert r.adoption_id is not None
+                edges.setdefault(source, []).append(r.adoption_id)
+            nodes = set(edges) | {n for targets in edges.values() for n in targets}
+            for component in _scc(nodes, edges):
+                sites = sorted(
+                    {node_row[n].report.site_code for n in component if n in node_row and node_row[n].report}
+                    | {reg.by_id[n].site_code for n in component if n in reg.by_id and n not in node_row}
+                )
+                for r, i, source in new_same_day:
+                    if r.adoption_id in component and source in component:
+                        assert r.report is not None
+                        r.fail(
+                            f"learnedFrom[{i}].siteCode",
+                            f"learning from site {r.report.learned_from[i].site_code} would make a cycle "
+                            f"(between sites {', '.join(sites)})",
+                        )
+        if sum(len(r.errors) for r in candidates) == before:
+            return
+
+
+def _adaptation_key(values: Any) -> tuple[Any, ...]:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _notes_md5(notes: str) -> str:
+    return hashlib.md5(notes.encode(), usedforsecurity=False).hexdigest()
+
+
+async def _process(
+    conn: asyncpg.Connection, principal: Principal, inputs: list[RowInput], mode: str, submission_id: uuid.UUID
+) -> Submission:
+    rows = [_Row(i.row, i.report, list(i.errors), i.external_id) for i in inputs]
+    today = dt.date.today()
+    readable = [r for r in rows if r.report is not None]
+    for r in readable:
+        assert r.report is not None
+        r.external_id = r.report.external_id
+        _check_alone(r, today)
+
+    # Innovations, by id or slug; then lock them, so the look-ups below stay true until commit.
+    refs = {_innovation_key(r.report.innovation) for r in readable if r.report}
+    ids = [uuid.UUID(ref) for ref in refs if _is_uuid(ref)]
+    infos = await queries.resolve_innovations(conn, ids, sorted(refs))
+    by_ref = {str(info.id): info for info in infos} | {info.slug: info for info in infos}
+    for r in readable:
+        assert r.report is not None
+        r.innovation = by_ref.get(_innovation_key(r.report.innovation))
+        if r.innovation is None:
+            r.fail("innovation", f"no innovation has id or slug '{r.report.innovation}'")
+    innovation_ids = sorted({info.id for info in infos})
+    await queries.lock_innovations(conn, innovation_ids)
+
+    # Sites and authorisation.
+    codes = {r.report.site_code for r in readable if r.report}
+    codes |= {lf.site_code for r in readable if r.report for lf in r.report.learned_from}
+    known, covered = await queries.sites_covered(
+        conn, sorted(codes), None if principal.is_admin else principal.partner_id
+    )
+    for r in readable:
+        rep = r.report
+        assert rep is not None
+        if rep.site_code not in known:
+            r.fail("siteCode", f"no site has code '{rep.site_code}'")
+        elif rep.site_code not in covered:
+            r.fail(
+                "siteCode",
+                f"partner '{principal.partner_name}' is not authorised for site {rep.site_code}; "
+                "ask an administrator to add it (`spread partners create NAME --sites CODE`)",
+            )
+        for i, lf in enumerate(rep.learned_from):
+            if lf.site_code not in known:
+                r.fail(f"learnedFrom[{i}].siteCode", f"no site has code '{lf.site_code}'")
+        if r.innovation is not None:
+            for j, adaptation in enumerate(rep.adaptations):
+                try:
+                    check_component_keys(
+                        adaptation.core_component_keys,
+                        set(r.innovation.component_keys),
+                        field=f"adaptations[{j}].coreComponentKeys",
+                    )
+                except InvalidInputError as exc:
+                    r.errors.extend(exc.errors or [])
+
+    # Match each row to the adoption it updates; one row per adoption.
+    reg = _Registry(
+        await queries.adoptions_of(conn, innovation_ids),
+        await queries.links_of(conn, innovation_ids),
+        principal.partner_id,
+    )
+    claimed: dict[Any, int] = {}
+    for r in readable:
+        rep = r.report
+        assert rep is not None
+        if r.innovation is None or rep.site_code not in known:
+            continue
+        _match(r, reg)
+        if r.adoption_id is None:
+            continue
+        keys: list[Any] = [r.adoption_id, (r.innovation.id, rep.site_code, rep.external_id)]
+        if r.target is None and rep.stage != DISCONTINUED:
+            keys.append((r.innovation.id, rep.site_code, "open"))
+        if r.target is None and rep.external_id is not None:
+            keys.append((r.innovation.id, "externalId", rep.external_id))
+        first = next((claimed[k] for k in keys if k in claimed), None)
+        if first is not None:
+            r.fail(
+                "externalId" if rep.external_id is not None and r.target is None else "siteCode",
+                f"row {first} already reports this adoption (site {rep.site_code}); report each adoption once per batch",
+            )
+            r.adoption_id = None
+            continue
+        for k in keys:
+            claimed[k] = r.n
+
+    _check_lineage(rows, reg)
+
+    # What each surviving row changes.
+    creates: list[list[Any]] = [[] for _ in range(8)]
+    updates: list[tuple[_Row, list[Any]]] = []
+    new_links: list[list[Any]] = [[] for _ in range(4)]
+    changed_links: list[list[Any]] = [[] for _ in range(3)]
+    adaptations: list[dict[str, Any]] = []
+    live = [r for r in rows if r.report is not None and not r.errors]
+    targets = [r.target.id for r in live if r.target is not None and r.report and r.report.adaptations]
+    existing_adaptations: dict[uuid.UUID, Counter[tuple[Any, ...]]] = {}
+    for values in await queries.adaptations_of(conn, targets):
+        existing_adaptations.setdefault(values[0], Counter())[_adaptation_key(values[1:])] += 1
+
+    for r in live:
+        rep, inn, t = r.report, r.innovation, r.target
+        assert rep is not None and inn is not None and r.adoption_id is not None
+        changed = False
+        if t is None:
+            for column, value in zip(
+                creates,
+                (
+                    r.adoption_id,
+                    inn.id,
+                    rep.site_code,
+                    rep.stage,
+                    rep.started_on,
+                    rep.notes or "",
+                    r.reason,
+                    rep.external_id,
+                ),
+                strict=True,
+            ):
+                column.append(value)
+            r.status = "created"
+        else:
+            external_id = None
+            if rep.external_id is not None and t.external_id is None:
+                if (t.partner_id, inn.id, rep.external_id) in reg.external_taken:
+                    r.warnings.append(f"externalId '{rep.external_id}' is taken by another adoption; not set")
+                else:
+                    external_id = rep.external_id
+            elif rep.external_id is not None and t.external_id != rep.external_id:
+                r.warnings.append(f"this adoption's externalId is '{t.external_id}'; kept it")
+            if (
+                rep.stage != t.stage
+                or rep.started_on != t.started_on
+                or (rep.notes is not None and _notes_md5(rep.notes) != t.notes_md5)
+                or r.reason != t.discontinued_reason
+                or external_id is not None
+            ):
+                updates.append((r, [r.adoption_id, rep.stage, rep.started_on, rep.notes, r.reason, external_id]))
+                changed = True
+        for _, source, channel, on in r.links:
+            link = reg.pairs.get((r.adoption_id, source))
+            if link is None:
+                for column, value in zip(new_links, (r.adoption_id, source, channel, on), strict=True):
+                    column.append(value)
+                changed = True
+            elif channel != link.channel or (on is not None and on != link.learned_on):
+                for column, value in zip(
+                    changed_links, (link.id, channel, on if on is not None else link.learned_on), strict=True
+                ):
+                    column.append(value)
+                changed = True
+        have = existing_adaptations.get(r.adoption_id, Counter())
+        for adaptation in rep.adaptations:
+            key = _adaptation_key(getattr(adaptation, f) for f in ADAPTATION_FIELDS)
+            if have[key] > 0:
+                have[key] -= 1
+                continue
+            item = {f: getattr(adaptation, f) for f in ADAPTATION_FIELDS}
+            item["adoption_id"] = r.adoption_id
+            item["innovation_id"] = inn.id
+            adaptations.append(item)
+            changed = True
+        if t is not None:
+            r.status = "updated" if changed else "unchanged"
+
+    rejected = [r for r in rows if r.report is None or r.errors]
+    if mode == "atomic" and rejected:
+        raise _atomic_failure(rows, rejected)
+
+    await queries.insert_adoptions(conn, creates, principal.partner_id)
+    await _write_updates(conn, updates, reg)
+    await queries.insert_links(conn, new_links)
+    await queries.update_links(conn, changed_links)
+    await queries.insert_adaptations(conn, adaptations, principal.partner_id)
+
+    results = [_result(r) for r in rows]
+    counts = Counter(r.status for r in results)
+    answer = Submission(
+        id=submission_id,
+        mode=mode,  # type: ignore[arg-type]
+        summary=Summary(
+            created=counts["created"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            rejected=counts["rejected"],
+        ),
+        rows=results,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    await queries.insert_submission(
+        conn,
+        {
+            "id": submission_id,
+            "partner_id": principal.partner_id,
+            "key_id": principal.key_id,
+            "mode": mode,
+            "row_count": len(rows),
+            "created": answer.summary.created,
+            "updated": answer.summary.updated,
+            "unchanged": answer.summary.unchanged,
+            "rejected": answer.summary.rejected,
+            "result": answer,
+            "created_at": answer.created_at,
+        },
+    )
+    return answer
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def _write_updates(conn: asyncpg.Connection, updates: list[tuple[_Row, list[Any]]], reg: _Registry) -> None:
+    """Adoption updates: one statement for those that keep their start date; the others one by
+    one, in an order that keeps every link valid at each step (the start-move trigger checks
+    each row as it goes): moves earlier sources first, then moves later learners first."""
+    still = [values for r, values in updates if r.target and values[2] == r.target.started_on]
+    if still:
+        await queries.update_adoptions(conn, [list(c) for c in zip(*still, strict=True)])
+    moving = {values[0]: (r, values) for r, values in updates if r.target and values[2] != r.target.started_on}
+    if not moving:
+        return
+    earlier = {node for node, (r, v) in moving.items() if r.target and v[2] < r.target.started_on}
+    later = set(moving) - earlier
+    order: list[uuid.UUID] = []
+    for group, reverse in ((earlier, False), (later, True)):
+        graph: dict[uuid.UUID, set[uuid.UUID]] = {node: set() for node in group}
+        for link in reg.links:
+            if link.adoption_id in group and link.source_adoption_id in group:
+                graph[link.adoption_id].add(link.source_adoption_id)
+        ordered = list(graphlib.TopologicalSorter(graph).static_order())
+        order += reversed(ordered) if reverse else ordered
+    for node in order:
+        await queries.update_adoptions(conn, [[v] for v in moving[node][1]])
+
+
+def _result(r: _Row) -> RowResult:
+    rejected = r.report is None or bool(r.errors)
+    return RowResult(
+        row=r.n,
+        external_id=r.external_id,
+        status="rejected" if rejected else r.status,  # type: ignore[arg-type]
+        adoption_id=None if rejected else r.adoption_id,
+        errors=r.errors,
+        warnings=r.warnings,
+    )
+
+
+def _atomic_failure(rows: list[_Row], rejected: list[_Row]) -> InvalidInputError:
+    first = rejected[0]
+    shown = f"row {first.n}, {first.errors[0].field}: {first.errors[0].detail}" if first.errors else f"row {first.n}"
+    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+    return InvalidInputError(
+        f"{len(rejected)} of {len(rows)} rows were rejected, so nothing was written (mode=atomic): {shown}{more}. "
+        "Fix the rows listed in `rows` and send the batch again, or send mode=partial to write the valid rows.",
+        extra={"rows": [msgspec.to_builtins(_result(r)) for r in rejected]},
+    )
