@@ -32,7 +32,6 @@ from service.middleware import AuthMiddleware, RequestContext
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.submissions import routes as submission_routes
-from service.submissions import routes as submission_routes
 from service.webhooks import routes as webhook_routes
 
 API_DESCRIPTION = """\
@@ -61,10 +60,6 @@ TAGS = [
         name="submissions",
         description="Bulk, idempotent adoption reports from partners' systems and spreadsheets (JSON, NDJSON, CSV).",
     ),
-    Tag(
-        name="submissions",
-        description="Bulk, idempotent adoption reports from partners' systems and spreadsheets (JSON, NDJSON, CSV).",
-    ),
     Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
     Tag(name="analysis", description="Statistical process control: Making Data Count XmR charts of a series."),
     Tag(
@@ -83,7 +78,6 @@ def v1_route_handlers() -> list:
         *adaptation_routes.route_handlers,
         *lineage_routes.route_handlers,
         *search_routes.route_handlers,
-        *submission_routes.route_handlers,
         *submission_routes.route_handlers,
         *change_routes.route_handlers,
         *analysis_routes.route_handlers,
