@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, RequestBody
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -121,7 +122,13 @@ class _SubmissionOperation(Operation):
     operation_id="CreateSubmission",
     tags=["submissions"],
     summary="Submit a batch of adoption reports",
-    responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    responses={
+        200: ResponseSpec(
+            data_container=Submission,
+            description="An idempotent replay: the answer stored for this Idempotency-Key (nothing written again).",
+        ),
+        **responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    },
     opt={"content_types": formats.MEDIA_TYPES},
     operation_class=_SubmissionOperation,
     status_code=HTTP_201_CREATED,
