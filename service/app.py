@@ -29,6 +29,7 @@ from service.health import routes as health_routes
 from service.innovations import routes as innovation_routes
 from service.lineage import routes as lineage_routes
 from service.middleware import AuthMiddleware, RequestContext
+from service.outcomes import routes as outcome_routes
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.submissions import routes as submission_routes
@@ -62,6 +63,11 @@ TAGS = [
     ),
     Tag(name="changes", description="The append-only change log: a feed to sync from, and per-record history."),
     Tag(name="analysis", description="Statistical process control: Making Data Count XmR charts of a series."),
+    Tag(name="outcomes", description="Measures, adoptions' observations and aims, and each adoption's SPC chart."),
+    Tag(
+        name="insights",
+        description="Where an innovation works exceptionally, whom a site could learn from, and its RE-AIM.",
+    ),
     Tag(
         name="webhooks", description="Signed HTTP callbacks for registry changes, delivered by `spread worker` (admin)."
     ),
@@ -81,6 +87,7 @@ def v1_route_handlers() -> list:
         *submission_routes.route_handlers,
         *change_routes.route_handlers,
         *analysis_routes.route_handlers,
+        *outcome_routes.route_handlers,
         *webhook_routes.route_handlers,
     ]
 

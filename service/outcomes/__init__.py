@@ -1,0 +1,1 @@
+"""Outcomes and insight: measures, observations, aims, adoption SPC, exceptional adoptions, peers, RE-AIM."""

@@ -1,0 +1,615 @@
+"""SQL for measures, observations, aims and insight. Records never leave this module.
+
+A "series" is one adoption's observations of one measure in one period kind, in time order.
+When an adoption has reported a measure in more than one period kind (monthly, then weekly),
+the series used by default is the period kind of its latest observation (by period start;
+``month`` before ``quarter`` before ``week`` when two start on the same day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.outcomes.schemas import AdaptationBrief, Measure, Observation, SiteBrief, TrajectoryPoint
+
+# --- measures --------------------------------------------------------------------------------
+
+_MEASURE_COLUMNS = """
+    m.code, m.name, m.unit, m.improvement_direction, m.reaim_dimension, m.description, m.source,
+    m.innovation_id, m.created_at, m.updated_at, m.version, m.created_by_partner_id
+"""
+
+GET_MEASURE = f"SELECT {_MEASURE_COLUMNS} FROM measures m WHERE m.code = $1"
+
+
+class MeasureRow(msgspec.Struct, frozen=True):
+    measure: Measure
+    version: int
+    created_by_partner_id: uuid.UUID | None
+
+
+def _measure_row(row: asyncpg.Record) -> MeasureRow:
+    return MeasureRow(msgspec.convert(row, Measure), row["version"], row["created_by_partner_id"])
+
+
+async def get_measure(conn: asyncpg.Connection, code: str) -> MeasureRow | None:
+    row = await conn.fetchrow(GET_MEASURE, code)
+    return _measure_row(row) if row else None
+
+
+# Keyset on code; each filter has an index led by its column, then code.
+LIST_MEASURES = f"""
+SELECT {_MEASURE_COLUMNS} FROM measures m
+WHERE ($1::uuid IS NULL OR m.innovation_id = $1)
+  AND ($2::text IS NULL OR m.reaim_dimension = $2)
+  AND ($3::text IS NULL OR m.improvement_direction = $3)
+  AND ($4::text IS NULL OR m.code > $4)
+ORDER BY m.code
+LIMIT $5
+"""
+
+
+async def list_measures(
+    conn: asyncpg.Connection,
+    *,
+    innovation_id: uuid.UUID | None,
+    dimension: str | None,
+    direction: str | None,
+    after_code: str | None,
+    limit: int,
+) -> list[Measure]:
+    rows = await conn.fetch(LIST_MEASURES, innovation_id, dimension, direction, after_code, limit)
+    return [msgspec.convert(r, Measure) for r in rows]
+
+
+INSERT_MEASURE = f"""
+INSERT INTO measures AS m (code, name, unit, improvement_direction, reaim_dimension, description, source,
+                           innovation_id, created_by_partner_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING {_MEASURE_COLUMNS}
+"""
+
+
+async def insert_measure(conn: asyncpg.Connection, v: dict[str, Any], partner_id: uuid.UUID | None) -> MeasureRow:
+    row = await conn.fetchrow(
+        INSERT_MEASURE,
+        v["code"],
+        v["name"],
+        v["unit"],
+        v["improvement_direction"],
+        v["reaim_dimension"],
+        v["description"],
+        v["source"],
+        v["innovation_id"],
+        partner_id,
+    )
+    return _measure_row(row)
+
+
+_UPDATABLE = ("name", "unit", "improvement_direction", "reaim_dimension", "description", "source", "innovation_id")
+
+UPDATE_MEASURE = f"""
+UPDATE measures AS m SET
+    name = CASE WHEN $2 THEN $3 ELSE m.name END,
+    unit = CASE WHEN $4 THEN $5 ELSE m.unit END,
+    improvement_direction = CASE WHEN $6 THEN $7 ELSE m.improvement_direction END,
+    reaim_dimension = CASE WHEN $8 THEN $9 ELSE m.reaim_dimension END,
+    description = CASE WHEN $10 THEN $11 ELSE m.description END,
+    source = CASE WHEN $12 THEN $13 ELSE m.source END,
+    innovation_id = CASE WHEN $14 THEN $15::uuid ELSE m.innovation_id END,
+    updated_at = now(),
+    version = m.version + 1
+WHERE m.code = $1 AND ($16::int IS NULL OR m.version = $16)
+RETURNING {_MEASURE_COLUMNS}
+"""
+
+
+async def update_measure(
+    conn: asyncpg.Connection, code: str, changes: dict[str, Any], expected_version: int | None
+) -> MeasureRow | None:
+    args: list[Any] = [code]
+    for field in _UPDATABLE:
+        args.extend([field in changes, changes.get(field)])
+    args.append(expected_version)
+    row = await conn.fetchrow(UPDATE_MEASURE, *args)
+    return _measure_row(row) if row else None
+
+
+MEASURES_META = "SELECT code, unit, improvement_direction FROM measures WHERE code = ANY($1::text[])"
+
+
+async def measures_meta(conn: asyncpg.Connection, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """unit and improvement direction of each of these codes that exists."""
+    rows = await conn.fetch(MEASURES_META, codes)
+    return {r["code"]: (r["unit"], r["improvement_direction"]) for r in rows}
+
+
+# --- adoptions, as this module needs them --------------------------------------------------------
+
+ADOPTION_CONTEXT = """
+SELECT a.id, a.innovation_id, a.site_code, s.name AS site_name, a.stage, a.started_on
+FROM adoptions a JOIN sites s ON s.code = a.site_code
+WHERE a.id = $1
+"""
+
+
+async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(ADOPTION_CONTEXT, adoption_id)
+    return dict(row) if row else None
+
+
+INNOVATION_EXISTS = "SELECT EXISTS (SELECT 1 FROM innovations WHERE id = $1)"
+
+
+async def innovation_exists(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(INNOVATION_EXISTS, innovation_id))
+
+
+# --- observations ----------------------------------------------------------------------------
+
+_OBS_COLUMNS = """id, adoption_id, measure_code, period, period_start, value, numerator, denominator,
+    created_at, updated_at"""
+
+# One statement: unnest the batch, upsert on the natural key, and answer for every submitted
+# row. A row whose value, numerator and denominator are all unchanged is not touched (no new
+# version, no change-log entry); it is read back from the statement's snapshot instead.
+# `xmax = 0` on a returned row means it was inserted rather than updated.
+UPSERT_OBSERVATIONS = """
+WITH input AS (
+    SELECT u.measure_code, u.period, u.period_start, u.value, u.numerator, u.denominator, u.ord
+    FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[])
+         WITH ORDINALITY AS u(measure_code, period, period_start, value, numerator, denominator, ord)
+),
+written AS (
+    INSERT INTO observations AS o (adoption_id, measure_code, period, period_start, value, numerator, denominator,
+                                   partner_id)
+    SELECT $1, i.measure_code, i.period, i.period_start, i.value, i.numerator, i.denominator, $8
+    FROM input i ORDER BY i.ord
+    ON CONFLICT (adoption_id, measure_code, period, period_start) DO UPDATE
+       SET value = excluded.value, numerator = excluded.numerator, denominator = excluded.denominator,
+           partner_id = excluded.partner_id, updated_at = now(), version = o.version + 1
+     WHERE (o.value, o.numerator, o.denominator)
+           IS DISTINCT FROM (excluded.value, excluded.numerator, excluded.denominator)
+    RETURNING o.id, o.adoption_id, o.measure_code, o.period, o.period_start, o.value, o.numerator, o.denominator,
+              o.created_at, o.updated_at, (o.xmax = 0) AS inserted
+)
+SELECT coalesce(w.id, o.id) AS id, $1::uuid AS adoption_id, i.measure_code, i.period, i.period_start,
+       coalesce(w.value, o.value) AS value,
+       CASE WHEN w.id IS NULL THEN o.numerator ELSE w.numerator END AS numerator,
+       CASE WHEN w.id IS NULL THEN o.denominator ELSE w.denominator END AS denominator,
+       coalesce(w.created_at, o.created_at) AS created_at, coalesce(w.updated_at, o.updated_at) AS updated_at,
+       CASE WHEN w.id IS NULL THEN 'unchanged' WHEN w.inserted THEN 'created' ELSE 'updated' END AS outcome
+FROM input i
+LEFT JOIN written w
+       ON (w.measure_code, w.period, w.period_start) = (i.measure_code, i.period, i.period_start)
+LEFT JOIN observations o
+       ON w.id IS NULL AND o.adoption_id = $1
+      AND (o.measure_code, o.period, o.period_start) = (i.measure_code, i.period, i.period_start)
+ORDER BY i.ord
+"""
+
+
+async def upsert_observations(
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[Any], partner_id: uuid.UUID | None
+) -> list[tuple[Observation, str]]:
+    """Upsert ``items`` (ObservationIn) for one adoption; each stored row with created/updated/unchanged."""
+    rows = await conn.fetch(
+        UPSERT_OBSERVATIONS,
+        adoption_id,
+        [o.measure_code for o in items],
+        [o.period for o in items],
+        [o.period_start for o in items],
+        [o.value for o in items],
+        [o.numerator for o in items],
+        [o.denominator for o in items],
+        partner_id,
+    )
+    return [(msgspec.convert(r, Observation), r["outcome"]) for r in rows]
+
+
+# Time order, keyset on (period_start, measure_code, period): observations_adoption_time_idx,
+# or the unique key when filtered by measure.
+LIST_OBSERVATIONS = f"""
+SELECT {_OBS_COLUMNS} FROM observations o
+WHERE o.adoption_id = $1
+  AND ($2::text IS NULL OR o.measure_code = $2)
+  AND ($3::text IS NULL OR o.period = $3)
+  AND ($4::date IS NULL OR (o.period_start, o.measure_code, o.period) > ($4, $5::text, $6::text))
+ORDER BY o.period_start, o.measure_code, o.period
+LIMIT $7
+"""
+
+
+async def list_observations(
+    conn: asyncpg.Connection,
+    adoption_id: uuid.UUID,
+    measure: str | None,
+    period: str | None,
+    after: tuple[dt.date, str, str] | None,
+    limit: int,
+) -> list[Observation]:
+    rows = await conn.fetch(
+        LIST_OBSERVATIONS,
+        adoption_id,
+        measure,
+        period,
+        after[0] if after else None,
+        after[1] if after else None,
+        after[2] if after else None,
+        limit,
+    )
+    return [msgspec.convert(r, Observation) for r in rows]
+
+
+SERIES = """
+WITH chosen AS (
+    SELECT coalesce($3::text, (
+        SELECT o.period FROM observations o WHERE o.adoption_id = $1 AND o.measure_code = $2
+        ORDER BY o.period_start DESC, o.period LIMIT 1)) AS period
+)
+SELECT c.period, o.period_start, o.value
+FROM chosen c
+JOIN observations o ON o.adoption_id = $1 AND o.measure_code = $2 AND o.period = c.period
+ORDER BY o.period_start
+"""
+
+
+async def series(
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str, period: str | None
+) -> tuple[str | None, list[dt.date], list[float]]:
+    """The period kind used, and the series' period starts and values in time order."""
+    rows = await conn.fetch(SERIES, adoption_id, measure, period)
+    if not rows:
+        return period, [], []
+    return rows[0]["period"], [r["period_start"] for r in rows], [r["value"] for r in rows]
+
+
+# --- aims ------------------------------------------------------------------------------------
+
+INSERT_AIM = """
+INSERT INTO aims (adoption_id, measure_code, baseline, target, due_on, trajectory, partner_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, created_at
+"""
+
+
+async def insert_aim(conn: asyncpg.Connection, adoption_id: uuid.UUID, v: dict[str, Any], partner_id: Any) -> Any:
+    return await conn.fetchrow(
+        INSERT_AIM,
+        adoption_id,
+        v["measure_code"],
+        v["baseline"],
+        v["target"],
+        v["due_on"],
+        v["trajectory"],
+        partner_id,
+    )
+
+
+# Each aim with what judging it needs: the adoption's start, the measure's direction and the
+# latest observation of the measure (aims_adoption_idx, then the observations unique key).
+LIST_AIMS = """
+SELECT am.id, am.adoption_id, am.measure_code, am.baseline, am.target, am.due_on, am.trajectory,
+       am.created_at, am.updated_at, a.started_on, m.improvement_direction,
+       lo.period_start AS latest_period_start, lo.value AS latest_value
+FROM aims am
+JOIN adoptions a ON a.id = am.adoption_id
+JOIN measures m ON m.code = am.measure_code
+LEFT JOIN LATERAL (
+    SELECT o.period_start, o.value FROM observations o
+    WHERE o.adoption_id = am.adoption_id AND o.measure_code = am.measure_code
+    ORDER BY o.period_start DESC, o.period LIMIT 1
+) lo ON true
+WHERE am.adoption_id = $1
+  AND ($2::text IS NULL OR am.measure_code = $2)
+  AND ($3::uuid IS NULL OR am.id = $3)
+  AND ($4::timestamptz IS NULL OR (am.created_at, am.id) > ($4, $5::uuid))
+ORDER BY am.created_at, am.id
+LIMIT $6
+"""
+
+
+class AimRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    adoption_id: uuid.UUID
+    measure_code: str
+    baseline: float
+    target: float
+    due_on: dt.date
+    trajectory: list[TrajectoryPoint]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_on: dt.date
+    improvement_direction: str
+    latest_period_start: dt.date | None
+    latest_value: float | None
+
+
+async def list_aims(
+    conn: asyncpg.Connection,
+    adoption_id: uuid.UUID,
+    measure: str | None,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+    aim_id: uuid.UUID | None = None,
+) -> list[AimRow]:
+    rows = await conn.fetch(
+        LIST_AIMS,
+        adoption_id,
+        measure,
+        aim_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [msgspec.convert(dict(r), AimRow) for r in rows]
+
+
+LATEST_AIM_TARGET = """
+SELECT am.target FROM aims am WHERE am.adoption_id = $1 AND am.measure_code = $2
+ORDER BY am.created_at DESC, am.id DESC LIMIT 1
+"""
+
+
+async def latest_aim_target(conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str) -> float | None:
+    return await conn.fetchval(LATEST_AIM_TARGET, adoption_id, measure)
+
+
+# --- insight ---------------------------------------------------------------------------------
+
+
+class SeriesRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One adoption's series of one measure, with what the insight endpoints report about it."""
+
+    adoption_id: uuid.UUID
+    innovation_id: uuid.UUID
+    innovation_title: str
+    stage: str
+    started_on: dt.date
+    site: SiteBrief
+    measure_code: str
+    improvement_direction: str
+    period: str
+    periods: list[dt.date]
+    values: list[float]
+
+
+def _series_row(r: asyncpg.Record) -> SeriesRow:
+    return SeriesRow(
+        adoption_id=r["adoption_id"],
+        innovation_id=r["innovation_id"],
+        innovation_title=r["innovation_title"],
+        stage=r["stage"],
+        started_on=r["started_on"],
+        site=SiteBrief(
+            code=r["site_code"],
+            name=r["site_name"],
+            kind=r["site_kind"],
+            region_code=r["region_code"],
+            icb_code=r["icb_code"],
+        ),
+        measure_code=r["measure_code"],
+        improvement_direction=r["improvement_direction"],
+        period=r["period"],
+        periods=list(r["periods"]),
+        values=list(r["values"]),
+    )
+
+
+_SERIES_SELECT = """
+SELECT a.id AS adoption_id, a.innovation_id, i.title AS innovation_title, a.stage, a.started_on,
+       s.code AS site_code, s.name AS site_name, s.kind AS site_kind, s.region_code, s.icb_code,
+       l.measure_code, m.improvement_direction, l.period,
+       array_agg(o.period_start ORDER BY o.period_start) AS periods,
+       array_agg(o.value ORDER BY o.period_start) AS values
+FROM latest l
+JOIN adoptions a ON a.id = l.adoption_id
+JOIN innovations i ON i.id = a.innovation_id
+JOIN sites s ON s.code = a.site_code
+JOIN measures m ON m.code = l.measure_code
+JOIN observations o ON o.adoption_id = l.adoption_id AND o.measure_code = l.measure_code AND o.period = l.period
+GROUP BY a.id, i.title, s.code, l.measure_code, m.improvement_direction, l.period
+"""
+
+# Every (filtered) adoption's series of one measure: observations_measure_idx, then the unique key.
+MEASURE_SERIES = (
+    """
+WITH latest AS (
+    SELECT DISTINCT ON (o.adoption_id) o.adoption_id, o.measure_code, o.period
+    FROM observations o
+    JOIN adoptions a ON a.id = o.adoption_id
+    JOIN sites s ON s.code = a.site_code
+    WHERE o.measure_code = $1
+      AND ($2::uuid IS NULL OR a.innovation_id = $2)
+      AND ($3::text IS NULL OR s.region_code = $3)
+      AND ($4::date IS NULL OR a.started_on >= $4)
+    ORDER BY o.adoption_id, o.period_start DESC, o.period
+)"""
+    + _SERIES_SELECT
+)
+
+
+async def measure_series(
+    conn: asyncpg.Connection, measure: str, innovation_id: uuid.UUID | None, region: str | None, since: dt.date | None
+) -> list[SeriesRow]:
+    rows = await conn.fetch(MEASURE_SERIES, measure, innovation_id, region, since)
+    return [_series_row(r) for r in rows]
+
+
+# Every series (each measure) of one innovation's adoptions: adoptions_innovation_idx, then the
+# observations unique key.
+INNOVATION_SERIES = (
+    """
+WITH latest AS (
+    SELECT DISTINCT ON (o.adoption_id, o.measure_code) o.adoption_id, o.measure_code, o.period
+    FROM adoptions a
+    JOIN observations o ON o.adoption_id = a.id
+    WHERE a.innovation_id = $1
+    ORDER BY o.adoption_id, o.measure_code, o.period_start DESC, o.period
+)"""
+    + _SERIES_SELECT
+)
+
+
+async def innovation_series(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> list[SeriesRow]:
+    rows = await conn.fetch(INNOVATION_SERIES, innovation_id)
+    return [_series_row(r) for r in rows]
+
+
+ADAPTATIONS_OF = """
+SELECT ad.adoption_id, ad.id, ad.description, ad.made_on, ad.phase, ad.what_modified, ad.nature, ad.fidelity,
+       ad.core_component_keys
+FROM adaptations ad
+WHERE ad.adoption_id = ANY($1::uuid[])
+ORDER BY ad.adoption_id, ad.made_on NULLS LAST, ad.created_at, ad.id
+"""
+
+
+async def adaptations_of(
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[AdaptationBrief]]:
+    out: dict[uuid.UUID, list[AdaptationBrief]] = {a: [] for a in adoption_ids}
+    if not adoption_ids:
+        return out
+    for r in await conn.fetch(ADAPTATIONS_OF, adoption_ids):
+        out[r["adoption_id"]].append(msgspec.convert(r, AdaptationBrief))
+    return out
+
+
+SITE_BRIEF = "SELECT code, name, kind, region_code, icb_code FROM sites WHERE code = $1"
+
+
+async def site_brief(conn: asyncpg.Connection, code: str) -> SiteBrief | None:
+    row = await conn.fetchrow(SITE_BRIEF, code)
+    return SiteBrief(**dict(row)) if row else None
+
+
+# Candidate adoptions a site could learn from, with the distance between the two places.
+# Coordinates: the site's own; else the mean of its child sites' (a trust's hospitals); else
+# its ICB's centroid; else its region's. Adoptions by the same organisation (the site itself,
+# a trust's own hospital sites, a hospital site's trust and sibling sites) are left out, as are
+# those not yet piloting, and discontinued ones.
+PEER_CANDIDATES = """
+WITH target AS (
+    SELECT code, kind, parent_code, region_code, icb_code FROM sites WHERE code = $2
+),
+cand AS (
+    SELECT a.id AS adoption_id, a.stage, a.started_on, s.code, s.name, s.kind, s.region_code, s.icb_code
+    FROM adoptions a
+    JOIN sites s ON s.code = a.site_code
+    CROSS JOIN target t
+    WHERE a.innovation_id = $1
+      AND a.stage IN ('piloting', 'implementing', 'sustaining')
+      AND s.code <> t.code
+      AND NOT (s.kind = 'trust_site' AND s.parent_code = t.code)
+      AND NOT (t.kind = 'trust_site' AND (s.code = t.parent_code
+                                         OR (s.kind = 'trust_site' AND s.parent_code = t.parent_code)))
+),
+points AS (
+    SELECT x.code,
+           coalesce(x.latitude, ch.lat, icb.latitude, reg.latitude) AS lat,
+           coalesce(x.longitude, ch.lon, icb.longitude, reg.longitude) AS lon
+    FROM sites x
+    LEFT JOIN LATERAL (
+        SELECT avg(c.latitude) AS lat, avg(c.longitude) AS lon FROM sites c
+        WHERE c.parent_code = x.code AND c.latitude IS NOT NULL
+    ) ch ON x.latitude IS NULL
+    LEFT JOIN sites icb ON icb.code = x.icb_code
+    LEFT JOIN sites reg ON reg.code = x.region_code
+    WHERE x.code IN (SELECT code FROM cand UNION SELECT code FROM target)
+)
+SELECT c.adoption_id, c.stage, c.started_on, c.code, c.name, c.kind, c.region_code, c.icb_code,
+       c.kind = t.kind AS same_kind,
+       c.icb_code IS NOT NULL AND c.icb_code = t.icb_code AS same_icb,
+       c.region_code IS NOT NULL AND c.region_code = t.region_code AS same_region,
+       2 * 6371.0088 * asin(sqrt(
+           power(sin(radians(cp.lat - tp.lat) / 2), 2)
+           + cos(radians(tp.lat)) * cos(radians(cp.lat)) * power(sin(radians(cp.lon - tp.lon) / 2), 2)
+       )) AS distance_km
+FROM cand c
+CROSS JOIN target t
+LEFT JOIN points cp ON cp.code = c.code
+LEFT JOIN points tp ON tp.code = t.code
+"""
+
+
+async def peer_candidates(conn: asyncpg.Connection, innovation_id: uuid.UUID, site: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(PEER_CANDIDATES, innovation_id, site)]
+
+
+# RE-AIM counts of one innovation in one statement. A trust has taken the innovation up when
+# it, or one of its sites, has an adoption at any stage; an ICB when any site in it has.
+# Denominators: open English trusts (those with a region) and open ICBs.
+REAIM = """
+WITH ad AS (
+    SELECT a.id, a.site_code, a.stage, a.started_on, s.parent_code, s.region_code, s.icb_code
+    FROM adoptions a JOIN sites s ON s.code = a.site_code
+    WHERE a.innovation_id = $1
+),
+trusts AS (
+    SELECT code, region_code FROM sites WHERE kind = 'trust' AND status = 'open' AND region_code IS NOT NULL
+),
+icbs AS (
+    SELECT code, region_code FROM sites WHERE kind = 'icb' AND status = 'open'
+),
+adopted_trusts AS (
+    SELECT DISTINCT t.code, t.region_code FROM trusts t
+    JOIN ad ON t.code IN (ad.site_code, ad.parent_code)
+),
+adopted_icbs AS (
+    SELECT DISTINCT i.code, i.region_code FROM icbs i JOIN ad ON ad.icb_code = i.code
+),
+sustaining_since AS (
+    SELECT ad.id, max(h.on_date) AS since
+    FROM ad JOIN adoption_stages h ON h.adoption_id = ad.id AND h.stage = 'sustaining'
+    WHERE ad.stage = 'sustaining'
+    GROUP BY ad.id
+),
+discontinued AS (
+    SELECT ad.id, ad.site_code, a.discontinued_reason AS reason,
+           (SELECT max(h.on_date) FROM adoption_stages h
+             WHERE h.adoption_id = ad.id AND h.stage = 'discontinued') AS on_date
+    FROM ad JOIN adoptions a ON a.id = ad.id
+    WHERE ad.stage = 'discontinued'
+)
+SELECT
+    (SELECT count(*) FROM ad)::int AS adoptions,
+    (SELECT count(DISTINCT site_code) FROM ad)::int AS sites,
+    (SELECT coalesce(array_agg(DISTINCT region_code) FILTER (WHERE region_code IS NOT NULL), '{}') FROM ad)
+        AS region_codes,
+    (SELECT coalesce(array_agg(DISTINCT icb_code) FILTER (WHERE icb_code IS NOT NULL), '{}') FROM ad) AS icb_codes,
+    (SELECT count(*) FROM trusts)::int AS trusts,
+    (SELECT count(*) FROM adopted_trusts)::int AS trusts_adopted,
+    (SELECT count(*) FROM icbs)::int AS icbs,
+    (SELECT count(*) FROM adopted_icbs)::int AS icbs_adopted,
+    (SELECT coalesce(json_agg(json_build_object(
+        'regionCode', r.code, 'regionName', r.name,
+        'trusts', (SELECT count(*) FROM trusts t WHERE t.region_code = r.code),
+        'trustsAdopted', (SELECT count(*) FROM adopted_trusts t WHERE t.region_code = r.code),
+        'icbs', (SELECT count(*) FROM icbs i WHERE i.region_code = r.code),
+        'icbsAdopted', (SELECT count(*) FROM adopted_icbs i WHERE i.region_code = r.code)
+     ) ORDER BY r.code), '[]') FROM sites r WHERE r.kind = 'region') AS by_region,
+    (SELECT coalesce(json_object_agg(stage, n), '{}') FROM (SELECT stage, count(*) AS n FROM ad GROUP BY stage) x)
+        AS by_stage,
+    (SELECT count(*) FROM adaptations d WHERE d.innovation_id = $1)::int AS adaptations,
+    (SELECT coalesce(json_object_agg(fidelity, n), '{}')
+       FROM (SELECT fidelity, count(*) AS n FROM adaptations d WHERE d.innovation_id = $1 GROUP BY fidelity) x)
+        AS by_fidelity,
+    (SELECT count(*) FROM ad WHERE stage = 'sustaining')::int AS sustaining,
+    (SELECT count(*) FROM sustaining_since WHERE since <= $2::date - interval '12 months')::int AS sustained_12,
+    (SELECT count(*) FROM discontinued)::int AS discontinued,
+    (SELECT coalesce(json_agg(json_build_object('adoptionId', d.id, 'siteCode', d.site_code, 'on', d.on_date,
+                                                'reason', d.reason) ORDER BY d.on_date DESC NULLS LAST, d.id), '[]')
+       FROM (SELECT x.id, x.site_code, x.on_date, x.reason FROM discontinued x
+             ORDER BY x.on_date DESC NULLS LAST, x.id LIMIT 200) d) AS discontinued_adoptions
+"""
+
+
+async def reaim_counts(conn: asyncpg.Connection, innovation_id: uuid.UUID, today: dt.date) -> dict[str, Any]:
+    row = await conn.fetchrow(REAIM, innovation_id, today)
+    return dict(row)

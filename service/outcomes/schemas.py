@@ -1,0 +1,406 @@
+"""Request and response bodies for measures, observations, aims, adoption SPC and insight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from msgspec import UNSET, Meta, UnsetType
+
+from service.analysis.schemas import VALUE_BOUND, Assurance, PointType, Rule, SpcPhase, SpcPoint, Variation
+from service.types import Base, ReadBase
+from service.vocab import Fidelity, ImprovementDirection, Nature, Phase, ReaimDimension, Stage, WhatModified
+
+Period = Literal["week", "month", "quarter"]
+AimStatus = Literal["met", "on_track", "off_track", "no_data"]
+
+MeasureCode = Annotated[
+    str,
+    Meta(
+        min_length=2,
+        max_length=40,
+        pattern=r"^[A-Z][A-Z0-9_]{1,39}$",
+        description="Upper-case letters, digits and underscores, starting with a letter.",
+        examples=["AE_4HR"],
+    ),
+]
+MeasureName = Annotated[str, Meta(min_length=1, max_length=300, examples=["4-hour A&E performance (type 1)"])]
+Unit = Annotated[
+    str,
+    Meta(
+        max_length=60,
+        description="What a value is counted in. `%`, `percent` or `percentage` mark percentages "
+        "(a value with numerator and denominator must then be 100 x numerator / denominator).",
+        examples=["proportion"],
+    ),
+]
+Description = Annotated[str, Meta(max_length=20_000)]
+Source = Annotated[str, Meta(max_length=2000, examples=["NHS England A&E attendances and emergency admissions"])]
+Value = Annotated[
+    float,
+    Meta(ge=-VALUE_BOUND, le=VALUE_BOUND, description="A finite number, at most 10^15 in magnitude.", examples=[0.87]),
+]
+Numerator = Annotated[float, Meta(ge=0, le=VALUE_BOUND, description="Count of events (0 or more).", examples=[870])]
+Denominator = Annotated[float, Meta(gt=0, le=VALUE_BOUND, description="Count of the population (above 0).")]
+
+
+# --- measures --------------------------------------------------------------------------------
+
+
+class Measure(ReadBase, frozen=True):
+    """An outcome definition that observations and aims refer to by ``code``."""
+
+    code: str
+    name: str
+    unit: str
+    improvement_direction: ImprovementDirection
+    reaim_dimension: ReaimDimension
+    description: str
+    source: str
+    innovation_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class MeasurePage(ReadBase, frozen=True):
+    items: list[Measure]
+    next_cursor: str | None
+
+
+class MeasureCreate(Base, frozen=True):
+    """A new measure. ``innovationId`` ties it to one innovation; leave it out for a shared measure."""
+
+    code: MeasureCode
+    name: MeasureName
+    improvement_direction: ImprovementDirection
+    unit: Unit = ""
+    reaim_dimension: ReaimDimension = "effectiveness"
+    description: Description = ""
+    source: Source = ""
+    innovation_id: uuid.UUID | None = None
+
+
+class MeasureUpdate(Base, frozen=True):
+    """A partial update (the code never changes); ``null`` clears ``innovationId``."""
+
+    name: MeasureName | UnsetType = UNSET
+    unit: Unit | UnsetType = UNSET
+    improvement_direction: ImprovementDirection | UnsetType = UNSET
+    reaim_dimension: ReaimDimension | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    source: Source | UnsetType = UNSET
+    innovation_id: uuid.UUID | None | UnsetType = UNSET
+
+
+# --- observations ----------------------------------------------------------------------------
+
+
+class ObservationIn(Base, frozen=True):
+    """One value of one measure in one period. ``periodStart`` is the period's first day: the 1st
+    of the month, a Monday, or the 1st of January, April, July or October."""
+
+    measure_code: MeasureCode
+    period_start: dt.date
+    period: Period
+    value: Value
+    numerator: Numerator | None = None
+    denominator: Denominator | None = None
+
+
+MAX_OBSERVATIONS = 1000  # per request
+
+
+class Observation(ReadBase, frozen=True):
+    """A stored observation of an adoption."""
+
+    id: uuid.UUID
+    adoption_id: uuid.UUID
+    measure_code: str
+    period: Period
+    period_start: dt.date
+    value: float
+    numerator: float | None
+    denominator: float | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ObservationPage(ReadBase, frozen=True):
+    items: list[Observation]
+    next_cursor: str | None
+
+
+class ObservationsWritten(ReadBase, frozen=True):
+    """What an upsert did: counts, and every submitted observation as now stored (in the order sent)."""
+
+    created: int
+    updated: int
+    unchanged: int
+    items: list[Observation]
+
+
+# --- aims ------------------------------------------------------------------------------------
+
+
+class TrajectoryPoint(Base, frozen=True):
+    """An interim target: the value the aim expects from ``periodStart`` on."""
+
+    period_start: dt.date
+    target: Value
+
+
+Trajectory = Annotated[list[TrajectoryPoint], Meta(max_length=520, description="Interim targets (at most 520).")]
+
+
+class AimCreate(Base, frozen=True):
+    """A concrete, time-bound aim on one measure for this adoption."""
+
+    measure_code: MeasureCode
+    baseline: Value
+    target: Value
+    due_on: dt.date
+    trajectory: Trajectory = []
+
+
+class Aim(ReadBase, frozen=True):
+    """An aim and how it stands: ``status`` compares the latest observation with the target and with
+    what the trajectory (or the straight line from the baseline at the adoption's start to the
+    target on ``dueOn``) expects by then."""
+
+    id: uuid.UUID
+    adoption_id: uuid.UUID
+    measure_code: str
+    baseline: float
+    target: float
+    due_on: dt.date
+    trajectory: list[TrajectoryPoint]
+    status: AimStatus
+    latest_period_start: Annotated[dt.date | None, Meta(description="The observation judged (the latest).")]
+    latest_value: float | None
+    expected_value: Annotated[
+        float | None, Meta(description="What the trajectory or the line expects at `latestPeriodStart`.")
+    ]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AimPage(ReadBase, frozen=True):
+    items: list[Aim]
+    next_cursor: str | None
+
+
+# --- adoption SPC ----------------------------------------------------------------------------
+
+
+class AdoptionSpc(ReadBase):
+    """An XmR chart of one adoption's series of one measure (the fields of `POST /v1/analysis/spc`'s
+    answer, with what the chart was drawn from)."""
+
+    adoption_id: uuid.UUID
+    site_code: str
+    measure_code: str
+    measure_name: str
+    unit: str
+    improvement_direction: ImprovementDirection
+    period: Period
+    started_on: dt.date
+    rebase_at_adoption: bool
+    target: float | None
+    points: list[SpcPoint]
+    phases: list[SpcPhase]
+    variation: Variation
+    assurance: Assurance | None
+
+
+# --- insight ---------------------------------------------------------------------------------
+
+
+class SiteBrief(ReadBase, frozen=True):
+    code: str
+    name: str
+    kind: str
+    region_code: str | None
+    icb_code: str | None
+
+
+class AdaptationBrief(ReadBase, frozen=True):
+    """What an adoption changed (FRAME), in brief; the full record is at /v1/adaptations/{id}."""
+
+    id: uuid.UUID
+    description: str
+    made_on: dt.date | None
+    phase: Phase
+    what_modified: WhatModified
+    nature: Nature | None
+    fidelity: Fidelity
+    core_component_keys: list[str]
+
+
+class SpcSummary(ReadBase, frozen=True):
+    """One adoption's series of one measure, charted as one phase and judged around the adoption's start."""
+
+    measure_code: str
+    period: Period
+    points: int
+    first_period: dt.date
+    last_period: dt.date
+    points_before: Annotated[int, Meta(description="Periods that began before the adoption started.")]
+    points_after: Annotated[int, Meta(description="Periods that began on or after the adoption started.")]
+    mean_before: float | None
+    mean_after: float | None
+    shift: Annotated[float | None, Meta(description="meanAfter - meanBefore, in the measure's unit.")]
+    improvement: Annotated[
+        float | None, Meta(description="The shift signed so that positive is better (by the improvement direction).")
+    ]
+    improvement_points_after: Annotated[
+        int, Meta(description="Special-cause improvement points from the adoption's start on.")
+    ]
+    rules: Annotated[list[Rule], Meta(description="The rules that flagged those points.")]
+    improving: Annotated[
+        bool,
+        Meta(
+            description="Special-cause improvement after the start and a shift in the better direction "
+            "(needs 2 points before and 2 after)."
+        ),
+    ]
+    variation: Variation
+    last_point_type: PointType
+
+
+class ExceptionalAdoption(ReadBase, frozen=True):
+    rank: int
+    adoption_id: uuid.UUID
+    innovation_id: uuid.UUID
+    innovation_title: str
+    stage: Stage
+    started_on: dt.date
+    site: SiteBrief
+    spc: SpcSummary
+    adaptations: list[AdaptationBrief]
+
+
+class ExceptionalPage(ReadBase, frozen=True):
+    """The adoptions showing special-cause improvement on a measure after they started, largest shift first."""
+
+    measure_code: str
+    improvement_direction: ImprovementDirection
+    assessed: Annotated[int, Meta(description="Adoptions with at least 2 points before and 2 after their start.")]
+    items: list[ExceptionalAdoption]
+
+
+class Peer(ReadBase, frozen=True):
+    """An adoption a site could learn from, and why it was suggested."""
+
+    adoption_id: uuid.UUID
+    stage: Stage
+    started_on: dt.date
+    site: SiteBrief
+    distance_km: float | None
+    improving: bool
+    improving_measures: list[str]
+    same_kind: bool
+    reasons: list[str]
+
+
+class PeerPage(ReadBase, frozen=True):
+    innovation_id: uuid.UUID
+    site: SiteBrief
+    items: list[Peer]
+
+
+class ReaimReach(ReadBase, frozen=True):
+    adoptions: int
+    sites: int
+    regions: int
+    icbs: int
+    region_codes: list[str]
+    icb_codes: list[str]
+
+
+class RegionUptake(ReadBase, frozen=True):
+    region_code: str
+    region_name: str
+    trusts: int
+    trusts_adopted: int
+    trust_share: float
+    icbs: int
+    icbs_adopted: int
+    icb_share: float
+
+
+class ReaimAdoption(ReadBase, frozen=True):
+    """Share of open English trusts and ICBs that have taken the innovation up (any stage, ever)."""
+
+    trusts: int
+    trusts_adopted: int
+    trust_share: float
+    icbs: int
+    icbs_adopted: int
+    icb_share: float
+    by_region: list[RegionUptake]
+
+
+class StageCounts(ReadBase, frozen=True):
+    exploring: int = 0
+    planning: int = 0
+    piloting: int = 0
+    implementing: int = 0
+    sustaining: int = 0
+    discontinued: int = 0
+
+
+class FidelityCounts(ReadBase, frozen=True):
+    consistent: int = 0
+    inconsistent: int = 0
+    unknown: int = 0
+
+
+class ReaimImplementation(ReadBase, frozen=True):
+    adoptions_by_stage: StageCounts
+    adaptations: int
+    adaptations_by_fidelity: FidelityCounts
+
+
+class DiscontinuedAdoption(ReadBase, frozen=True):
+    adoption_id: uuid.UUID
+    site_code: str
+    on: dt.date | None
+    reason: str | None
+
+
+class ReaimMaintenance(ReadBase, frozen=True):
+    sustaining: int
+    sustained_12_months: Annotated[
+        int, Meta(description="Adoptions at `sustaining` whose latest move to it was 12 months ago or more.")
+    ]
+    discontinued: int
+    discontinued_adoptions: Annotated[list[DiscontinuedAdoption], Meta(description="The first 200, latest first.")]
+
+
+class MeasureEffect(ReadBase, frozen=True):
+    measure_code: str
+    improvement_direction: ImprovementDirection
+    adoptions_with_data: int
+    assessed: int
+    improving: int
+
+
+class ReaimEffectiveness(ReadBase, frozen=True):
+    """Adoptions with special-cause improvement after they started, on the measures observed on them."""
+
+    adoptions_with_data: int
+    assessed: int
+    improving: int
+    improving_adoption_ids: list[uuid.UUID]
+    by_measure: list[MeasureEffect]
+
+
+class Reaim(ReadBase, frozen=True):
+    innovation_id: uuid.UUID
+    as_of: dt.date
+    reach: ReaimReach
+    effectiveness: ReaimEffectiveness
+    adoption: ReaimAdoption
+    implementation: ReaimImplementation
+    maintenance: ReaimMaintenance

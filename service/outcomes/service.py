@@ -1,0 +1,466 @@
+"""Writing measures, observations and aims; judging aims; charting an adoption's series.
+
+Rules, as the API documents them:
+
+- **Observations** are upserted by (adoption, measure, period kind, period start). A value must
+  be finite; ``periodStart`` must be the first day of its period (the 1st of the month; a
+  Monday; the 1st of January, April, July or October) and not in the future; the measure must
+  exist; the caller's partner must cover the adoption's site (admins may write anywhere).
+  When both ``numerator`` and ``denominator`` are given the value must agree with them:
+  ``value = numerator / denominator``, or ``100 x numerator / denominator`` for a measure whose
+  unit is a percentage (``%``, ``percent``, ``percentage``, ``per cent``), within a relative
+  tolerance of 0.1 % or an absolute 0.0005 (0.05 for percentages), so values rounded to three
+  decimal places (percentages to one) pass.
+- **Aims** are judged on the latest observation of their measure: ``met`` when it has reached
+  the target; ``on_track`` when it is at least as good as what the aim expects by that
+  observation's period start; ``off_track`` otherwise; ``no_data`` without observations. The
+  expectation is the latest trajectory target at or before that date (the baseline before the
+  first), or, without a trajectory, the straight line from the baseline on the **adoption's
+  start date** to the target on ``dueOn``; from ``dueOn`` on, the target itself. "Better" is
+  the direction from baseline to target (the measure's improvement direction when they are
+  equal).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.analysis.spc import DIRECTIONS, calculate_spc, exact_mean
+from service.auth.queries import partner_covers
+from service.auth.schemas import Principal
+from service.db import Actor, write_transaction
+from service.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
+from service.outcomes import queries
+from service.outcomes.queries import AimRow, MeasureRow, SeriesRow
+from service.outcomes.schemas import (
+    AdoptionSpc,
+    Aim,
+    AimCreate,
+    AimStatus,
+    MeasureCreate,
+    MeasureUpdate,
+    ObservationIn,
+    ObservationsWritten,
+    SpcSummary,
+)
+from service.types import parse_if_match_version
+
+PERCENT_UNITS = frozenset({"%", "percent", "percentage", "per cent"})
+REL_TOL = 1e-3
+ABS_TOL = 5e-4
+RULE_ORDER = ("outside_limits", "trend", "two_of_three", "run")
+
+
+def _forbidden(principal: Principal, site_code: str) -> ForbiddenError:
+    return ForbiddenError(
+        f"partner '{principal.partner_name}' is not authorised for site {site_code}; "
+        "ask an administrator to add it (`spread partners create NAME --sites CODE`)"
+    )
+
+
+async def require_cover(conn: asyncpg.Connection, principal: Principal, site_code: str) -> None:
+    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, site_code):
+        raise _forbidden(principal, site_code)
+
+
+async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any]:
+    found = await queries.adoption_context(conn, adoption_id)
+    if found is None:
+        raise NotFoundError(f"no adoption has id {adoption_id}")
+    return found
+
+
+# --- measures --------------------------------------------------------------------------------
+
+
+def _map_measure_error(exc: asyncpg.PostgresError) -> Exception:
+    constraint = getattr(exc, "constraint_name", None)
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return ConflictError("a measure with that code already exists; PATCH it instead")
+    if constraint == "measures_innovation_id_fkey":
+        return InvalidInputError("no innovation has that id", field="innovationId")
+    if constraint == "measures_code_format":
+        return InvalidInputError("code must be upper-case letters, digits and underscores", field="code")
+    return exc
+
+
+async def _check_innovation(conn: asyncpg.Connection, innovation_id: uuid.UUID | None) -> None:
+    if innovation_id is not None and not await queries.innovation_exists(conn, innovation_id):
+        raise InvalidInputError(f"no innovation has id {innovation_id}", field="innovationId")
+
+
+async def create_measure(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, data: MeasureCreate
+) -> MeasureRow:
+    await _check_innovation(conn, data.innovation_id)
+    values = msgspec.structs.asdict(data)
+    try:
+        async with write_transaction(conn, actor):
+            return await queries.insert_measure(conn, values, principal.partner_id)
+    except asyncpg.PostgresError as exc:
+        raise _map_measure_error(exc) from exc
+
+
+async def update_measure(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    principal: Principal,
+    code: str,
+    data: MeasureUpdate,
+    if_match: str | None,
+) -> MeasureRow:
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    current = await queries.get_measure(conn, code)
+    if current is None:
+        raise NotFoundError(f"no measure has code '{code}'")
+    if not principal.is_admin and current.created_by_partner_id != principal.partner_id:
+        raise ForbiddenError("only the partner that defined this measure, or an admin, may change it")
+    if "innovation_id" in changes:
+        await _check_innovation(conn, changes["innovation_id"])
+    expected = parse_if_match_version(if_match)
+    try:
+        async with write_transaction(conn, actor):
+            updated = await queries.update_measure(conn, code, changes, expected)
+    except asyncpg.PostgresError as exc:
+        raise _map_measure_error(exc) from exc
+    if updated is None:
+        raise PreconditionFailedError(
+            f'measure {code} has changed since you read it (ETag "{current.version}"); GET it again and retry'
+        )
+    return updated
+
+
+# --- observations ----------------------------------------------------------------------------
+
+
+def period_aligned(period: str, start: dt.date) -> bool:
+    """Whether ``start`` is the first day of a ``period`` (week: Monday; quarter: calendar quarter)."""
+    if period == "week":
+        return start.isoweekday() == 1
+    if period == "month":
+        return start.day == 1
+    return start.day == 1 and start.month in (1, 4, 7, 10)
+
+
+_ALIGNMENT = {
+    "week": "a Monday",
+    "month": "the 1st of a month",
+    "quarter": "the 1st of January, April, July or October",
+}
+
+
+def consistent(value: float, numerator: float, denominator: float, unit: str) -> bool:
+    """Whether ``value`` agrees with ``numerator / denominator`` (x 100 for percentage units)."""
+    ratio = numerator / denominator
+    if unit.strip().lower() in PERCENT_UNITS:
+        return math.isclose(value, 100 * ratio, rel_tol=REL_TOL, abs_tol=100 * ABS_TOL)
+    return math.isclose(value, ratio, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+
+
+def check_observations(
+    items: list[ObservationIn], measures: dict[str, tuple[str, str]], today: dt.date
+) -> list[FieldError]:
+    """Every rule each observation breaks, as field errors named ``[i].field``."""
+    errors: list[FieldError] = []
+    seen: dict[tuple[str, str, dt.date], int] = {}
+    for i, o in enumerate(items):
+        at = f"[{i}]"
+        meta = measures.get(o.measure_code)
+        if meta is None:
+            errors.append(FieldError(field=f"{at}.measureCode", detail=f"no measure has code '{o.measure_code}'"))
+        if not math.isfinite(o.value):
+            errors.append(FieldError(field=f"{at}.value", detail="value must be a finite number"))
+        if not period_aligned(o.period, o.period_start):
+            errors.append(
+                FieldError(
+                    field=f"{at}.periodStart",
+                    detail=f"{o.period_start} does not start a {o.period}: use {_ALIGNMENT[o.period]}",
+                )
+            )
+        if o.period_start > today:
+            errors.append(FieldError(field=f"{at}.periodStart", detail=f"{o.period_start} is in the future"))
+        if (
+            meta is not None
+            and o.numerator is not None
+            and o.denominator is not None
+            and math.isfinite(o.value)
+            and not consistent(o.value, o.numerator, o.denominator, meta[0])
+        ):
+            percent = meta[0].strip().lower() in PERCENT_UNITS
+            expected = (100 if percent else 1) * o.numerator / o.denominator
+            errors.append(
+                FieldError(
+                    field=f"{at}.value",
+                    detail=f"value {o.value:g} does not match {'100 x ' if percent else ''}numerator / denominator "
+                    f"= {expected:.6g}",
+                )
+            )
+        key = (o.measure_code, o.period, o.period_start)
+        if key in seen:
+            errors.append(
+                FieldError(
+                    field=f"{at}.periodStart",
+                    detail=f"the same measure, period and periodStart as item {seen[key]}; send each once",
+                )
+            )
+        else:
+            seen[key] = i
+    return errors
+
+
+def _raise_if(errors: list[FieldError]) -> None:
+    if errors:
+        shown = "; ".join(f"{e.field}: {e.detail}" for e in errors[:10])
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        raise InvalidInputError(shown + more, errors=errors)
+
+
+async def write_observations(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    principal: Principal,
+    adoption_id: uuid.UUID,
+    items: list[ObservationIn],
+) -> ObservationsWritten:
+    """Upsert a batch of observations for one adoption, in one statement, all or nothing."""
+    adoption = await _adoption(conn, adoption_id)
+    await require_cover(conn, principal, adoption["site_code"])
+    measures = await queries.measures_meta(conn, sorted({o.measure_code for o in items}))
+    _raise_if(check_observations(items, measures, dt.date.today()))
+    try:
+        async with write_transaction(conn, actor):
+            written = await queries.upsert_observations(conn, adoption_id, items, principal.partner_id)
+    except asyncpg.ForeignKeyViolationError as exc:  # a measure deleted meanwhile
+        raise InvalidInputError("a measure named in the batch does not exist", field="measureCode") from exc
+    outcomes = [w[1] for w in written]
+    return ObservationsWritten(
+        created=outcomes.count("created"),
+        updated=outcomes.count("updated"),
+        unchanged=outcomes.count("unchanged"),
+        items=[w[0] for w in written],
+    )
+
+
+# --- aims ------------------------------------------------------------------------------------
+
+
+def expected_value(row: AimRow, at: dt.date) -> float:
+    """What the aim expects at ``at``: the trajectory (a step function) or the straight line."""
+    if at >= row.due_on:
+        return row.target
+    if row.trajectory:
+        prior = [p.target for p in row.trajectory if p.period_start <= at]
+        return prior[-1] if prior else row.baseline
+    start = row.started_on
+    if at <= start or row.due_on <= start:
+        return row.baseline
+    fraction = (at - start).days / (row.due_on - start).days
+    return row.baseline + (row.target - row.baseline) * fraction
+
+
+def aim_direction(row: AimRow) -> int:
+    if row.target != row.baseline:
+        return 1 if row.target > row.baseline else -1
+    return DIRECTIONS.get(row.improvement_direction, 0)
+
+
+def judge_aim(row: AimRow) -> Aim:
+    """The aim with its status against its latest observation."""
+    status: AimStatus = "no_data"
+    expected: float | None = None
+    if row.latest_period_start is not None and row.latest_value is not None:
+        value = row.latest_value
+        expected = expected_value(row, row.latest_period_start)
+        d = aim_direction(row)
+        if d == 0:
+            status = "met" if math.isclose(value, row.target, rel_tol=1e-9, abs_tol=1e-12) else "off_track"
+        elif (value - row.target) * d >= 0:
+            status = "met"
+        elif (value - expected) * d >= 0:
+            status = "on_track"
+        else:
+            status = "off_track"
+    return Aim(
+        id=row.id,
+        adoption_id=row.adoption_id,
+        measure_code=row.measure_code,
+        baseline=row.baseline,
+        target=row.target,
+        due_on=row.due_on,
+        trajectory=row.trajectory,
+        status=status,
+        latest_period_start=row.latest_period_start,
+        latest_value=row.latest_value,
+        expected_value=expected,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def create_aim(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AimCreate
+) -> Aim:
+    adoption = await _adoption(conn, adoption_id)
+    await require_cover(conn, principal, adoption["site_code"])
+    errors: list[FieldError] = []
+    if await queries.get_measure(conn, data.measure_code) is None:
+        errors.append(FieldError(field="measureCode", detail=f"no measure has code '{data.measure_code}'"))
+    if data.due_on <= adoption["started_on"]:
+        errors.append(
+            FieldError(field="dueOn", detail=f"dueOn must come after the adoption's start ({adoption['started_on']})")
+        )
+    starts = [p.period_start for p in data.trajectory]
+    for i, p in enumerate(data.trajectory):
+        if starts.index(p.period_start) != i:
+            errors.append(FieldError(field=f"trajectory[{i}].periodStart", detail="the same periodStart twice"))
+        if p.period_start > data.due_on:
+            errors.append(FieldError(field=f"trajectory[{i}].periodStart", detail="after the aim's dueOn"))
+    _raise_if(errors)
+    values = msgspec.structs.asdict(data)
+    values["trajectory"] = msgspec.to_builtins(sorted(data.trajectory, key=lambda p: p.period_start))
+    try:
+        async with write_transaction(conn, actor):
+            inserted = await queries.insert_aim(conn, adoption_id, values, principal.partner_id)
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise InvalidInputError(f"no measure has code '{data.measure_code}'", field="measureCode") from exc
+    rows = await queries.list_aims(conn, adoption_id, None, None, 1, aim_id=inserted["id"])
+    return judge_aim(rows[0])
+
+
+# --- SPC of an adoption's series --------------------------------------------------------------
+
+
+def split_index(periods: list[dt.date], started_on: dt.date) -> int:
+    """Index of the first period that begins on or after the adoption's start."""
+    return bisect.bisect_left(periods, started_on)
+
+
+async def adoption_spc(
+    conn: asyncpg.Connection,
+    adoption_id: uuid.UUID,
+    code: str,
+    *,
+    rebase_at_adoption: bool,
+    target: float | None,
+    screen_outliers: bool,
+    period: str | None,
+) -> tuple[AdoptionSpc, str, str]:
+    """The chart, the site's name and the measure's name (for a title)."""
+    adoption = await _adoption(conn, adoption_id)
+    measure = await queries.get_measure(conn, code)
+    if measure is None:
+        raise NotFoundError(f"no measure has code '{code}'")
+    used, periods, values = await queries.series(conn, adoption_id, code, period)
+    if len(values) < 2:
+        per = f" per {period}" if period else ""
+        raise InvalidInputError(
+            f"adoption {adoption_id} has {len(values)} observation(s) of {code}{per}; an SPC chart needs at least 2",
+            field="code",
+        )
+    assert used is not None
+    if target is None:
+        target = await queries.latest_aim_target(conn, adoption_id, code)
+    rebase: list[int | dt.date] | None = None
+    if rebase_at_adoption:
+        k = split_index(periods, adoption["started_on"])
+        if 0 < k < len(values):
+            if k < 2 or len(values) - k < 2:
+                raise InvalidInputError(
+                    f"rebasing at the adoption's start ({adoption['started_on']}) leaves {min(k, len(values) - k)} "
+                    "point on one side; each phase needs at least 2",
+                    field="rebaseAtAdoption",
+                )
+            rebase = [k]
+    result = calculate_spc(
+        values,
+        periods=periods,
+        improvement_direction=measure.measure.improvement_direction,
+        target=target,
+        rebase=rebase,
+        screen_outliers=screen_outliers,
+    )
+    chart = AdoptionSpc(
+        adoption_id=adoption_id,
+        site_code=adoption["site_code"],
+        measure_code=code,
+        measure_name=measure.measure.name,
+        unit=measure.measure.unit,
+        improvement_direction=measure.measure.improvement_direction,
+        period=used,  # type: ignore[arg-type]
+        started_on=adoption["started_on"],
+        rebase_at_adoption=rebase_at_adoption,
+        target=target,
+        points=result.points,
+        phases=result.phases,
+        variation=result.variation,
+        assurance=result.assurance,
+    )
+    return chart, adoption["site_name"], measure.measure.name
+
+
+def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary | None:
+    """Chart the whole series as one phase and judge it around the adoption's start.
+
+    ``improving``: at least 2 points before and 2 after the start, at least one special-cause
+    improvement point from the start on, and the mean after the start better than before.
+    None when the series cannot be charted (fewer than 2 points, or values out of range).
+    """
+    values, periods = row.values, row.periods
+    if len(values) < 2:
+        return None
+    try:
+        result = calculate_spc(
+            values,
+            periods=periods,
+            improvement_direction=row.improvement_direction,  # type: ignore[arg-type]
+            screen_outliers=screen_outliers,
+        )
+    except InvalidInputError:
+        return None
+    k = split_index(periods, row.started_on)
+    before, after = values[:k], values[k:]
+    mean_before = exact_mean(before) if before else None
+    mean_after = exact_mean(after) if after else None
+    shift = mean_after - mean_before if mean_before is not None and mean_after is not None else None
+    sign = DIRECTIONS.get(row.improvement_direction, 0)
+    improvement = shift * sign if shift is not None and sign else None
+    flagged = [p for p in result.points[k:] if p.point_type == "special_cause_improvement"]
+    rules = sorted({r for p in flagged for r in p.rules}, key=RULE_ORDER.index)
+    assessed = len(before) >= 2 and len(after) >= 2 and sign != 0
+    return SpcSummary(
+        measure_code=row.measure_code,
+        period=row.period,  # type: ignore[arg-type]
+        points=len(values),
+        first_period=periods[0],
+        last_period=periods[-1],
+        points_before=len(before),
+        points_after=len(after),
+        mean_before=mean_before,
+        mean_after=mean_after,
+        shift=shift,
+        improvement=improvement,
+        improvement_points_after=len(flagged),
+        rules=rules,  # type: ignore[arg-type]
+        improving=assessed and bool(flagged) and improvement is not None and improvement > 0,
+        variation=result.variation,
+        last_point_type=result.points[-1].point_type,
+    )
+
+
+def is_assessed(summary: SpcSummary | None, direction: str) -> bool:
+    """Whether a series had enough data either side of the start (and a direction) to judge."""
+    return summary is not None and summary.points_before >= 2 and summary.points_after >= 2 and direction != "neutral"
