@@ -222,11 +222,7 @@ def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
         return RowInput(
             n, None, [FieldError(field="row", detail=f"has {len(cells)} cells; the header has {len(columns)}")]
         )
-    values: dict[str, Any] = {}
-    for name, cell in zip(columns, cells, strict=False):
-        cell = cell.strip()
-        if cell:
-            values[name] = cell
+    values: dict[str, Any] = {name: v for name, cell in zip(columns, cells, strict=False) if (v := cell.strip())}
     external_id = _external_id(values.get("externalId"))
     errors: list[FieldError] = []
     if "siteCode" in values:
@@ -264,7 +260,7 @@ def read_csv(body: bytes, max_mb: float) -> list[RowInput]:
         if header is None:
             return []
         columns = _header(header)
-        rows = [cells for cells in reader if any(c.strip() for c in cells)]
+        rows = [cells for cells in reader if "".join(cells).strip()]
     except csv.Error as exc:
         raise BadRequestError(f"The CSV could not be read: {exc}.") from None
     if len(rows) > MAX_ROWS:

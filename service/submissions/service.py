@@ -312,11 +312,13 @@ def _check_lineage(rows: list[_Row], reg: _Registry) -> None:
             assert rep is not None and inn is not None
             r.links = []
             for i, lf in enumerate(rep.learned_from):
-                at = f"learnedFrom[{i}].siteCode"
                 other = batch_site.get((inn.id, lf.site_code))
                 if other is not None:
                     if other.errors:
-                        r.fail(at, f"the row for site {lf.site_code} (row {other.n}) was rejected")
+                        r.fail(
+                            f"learnedFrom[{i}].siteCode",
+                            f"the row for site {lf.site_code} (row {other.n}) was rejected",
+                        )
                         continue
                     assert other.adoption_id is not None
                     source = other.adoption_id
@@ -324,14 +326,17 @@ def _check_lineage(rows: list[_Row], reg: _Registry) -> None:
                     existing = reg.at_site.get((inn.id, lf.site_code))
                     if existing is None:
                         r.fail(
-                            at,
+                            f"learnedFrom[{i}].siteCode",
                             f"site {lf.site_code} has no adoption of this innovation, in the registry or in this batch",
                         )
                         continue
                     source = existing.id
                 source_start = start_of[source]
                 if source_start > rep.started_on:
-                    r.fail(at, f"the source started on {source_start}, after this adoption ({rep.started_on})")
+                    r.fail(
+                        f"learnedFrom[{i}].siteCode",
+                        f"the source started on {source_start}, after this adoption ({rep.started_on})",
+                    )
                     continue
                 r.links.append((i, source, lf.channel, lf.on))
                 if source_start == rep.started_on and (r.adoption_id, source) not in reg.pairs:
