@@ -28,7 +28,7 @@ MEDIA_TYPES = {
     "json": "application/json",
     "prov": "application/provenance+json",
     "geojson": "application/geo+json",
-    "mermaid": "text/plain; charset=utf-8",
+    "mermaid": "text/plain",  # Litestar adds the charset
 }
 
 PREFIXES = {
@@ -198,7 +198,8 @@ def mermaid(title: str, nodes: list[LineageNode], edges: list[LineageEdge]) -> b
     lines = [f"%% {_label(title)}: how it spread (Spread lineage)", "flowchart TD"]
     for n in nodes:
         head = _label(f"{n.site.code} {n.site.name}")
-        tail = _label(f"gen {n.generation} · {n.stage} · {n.started_on.isoformat()}")
+        step = f"gen {n.generation}" if n.generation else "parent innovation"
+        tail = _label(f"{step} · {n.stage} · {n.started_on.isoformat()}")
         lines.append(f'    {ids[n.adoption_id]}["{head}<br/>{tail}"]')
     for e in edges:
         lines.append(f"    {ids[e.from_]} -->|{e.channel.replace('_', ' ')}| {ids[e.to]}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from service.lineage.queries import AdaptationRow, NodeRow
+from service.lineage.queries import AdaptationRow, LinkRow, NodeRow
 from service.lineage.schemas import (
     Cascade,
     Influence,
@@ -43,26 +43,32 @@ class Graph(msgspec.Struct, kw_only=True):
     links: list[tuple[int, int]]  # (source index, learner index) per edge
 
 
-def assemble(rows: list[NodeRow], innovation_id: uuid.UUID) -> Graph:
-    """Nodes and edges over ``rows`` (edges: links whose source is also a node)."""
+def _node_key(r: NodeRow) -> tuple[int, Any, int]:
+    return (r.generation, r.started_on, r.id.int)
+
+
+def assemble(rows: list[NodeRow], links: list[LinkRow], innovation_id: uuid.UUID) -> Graph:
+    """Nodes (by generation, start, id) and edges (by learner, then source) over ``rows``;
+    the edges are the links whose learner and source are both nodes."""
+    rows = sorted(rows, key=_node_key)
     index = {r.id: i for i, r in enumerate(rows)}
     n = len(rows)
+    shown = []
+    for link in links:
+        j = index.get(link.learner)
+        i = index.get(link.source)
+        if i is not None and j is not None:
+            shown.append((j * n + i, i, j, link))
+    shown.sort()  # the first item is unique (one link per pair), so links are never compared
     learners: list[list[int]] = [[] for _ in range(n)]
-    links: list[tuple[int, int]] = []
-    edges: list[LineageEdge] = []
     indegree = [0] * n
-    for j, r in enumerate(rows):
-        # edges in node order: by learner, then by source
-        shown = sorted(
-            (index[source_id], source_id, channel, on)
-            for source_id, channel, on in zip(r.source_ids, r.source_channels, r.source_ons, strict=True)
-            if source_id in index
-        )
-        for i, source_id, channel, on in shown:
-            learners[i].append(j)
-            indegree[j] += 1
-            links.append((i, j))
-            edges.append(LineageEdge(from_=source_id, to=r.id, channel=channel, on=on))  # type: ignore[arg-type]
+    pairs: list[tuple[int, int]] = []
+    edges: list[LineageEdge] = []
+    for _, i, j, link in shown:
+        learners[i].append(j)
+        indegree[j] += 1
+        pairs.append((i, j))
+        edges.append(LineageEdge(from_=link.source, to=link.learner, channel=link.channel, on=link.on))  # type: ignore[arg-type]
 
     # Kahn's order; nodes on a cycle (which the registry refuses) would simply be left out.
     order = [i for i in range(n) if indegree[i] == 0]
@@ -103,7 +109,7 @@ def assemble(rows: list[NodeRow], innovation_id: uuid.UUID) -> Graph:
         )
         for i, r in enumerate(rows)
     ]
-    return Graph(rows=rows, nodes=nodes, edges=edges, links=links)
+    return Graph(rows=rows, nodes=nodes, edges=edges, links=pairs)
 
 
 def stats(graph: Graph, innovation_id: uuid.UUID) -> LineageStats:
@@ -125,13 +131,14 @@ def stats(graph: Graph, innovation_id: uuid.UUID) -> LineageStats:
     roots = [i for i in own if nodes[i].is_root]
     cascade = None
     if roots:
-        best = min(roots, key=lambda i: (-nodes[i].descendants, rows[i].started_on, str(rows[i].id)))
+        best = min(roots, key=lambda i: (-nodes[i].descendants, rows[i].started_on, rows[i].id.int))
         cascade = Cascade(root_adoption_id=rows[best].id, size=1 + nodes[best].descendants)
 
-    influential = sorted(
+    influential = heapq.nsmallest(
+        MOST_INFLUENTIAL,
         (i for i in own if nodes[i].direct_learners > 0),
-        key=lambda i: (-nodes[i].direct_learners, -nodes[i].descendants, rows[i].started_on, str(rows[i].id)),
-    )[:MOST_INFLUENTIAL]
+        key=lambda i: (-nodes[i].direct_learners, -nodes[i].descendants, rows[i].started_on, rows[i].id.int),
+    )
 
     return LineageStats(
         adoptions=len(own),
@@ -162,16 +169,25 @@ def _order_key(r: NodeRow) -> tuple[Any, int, str]:
     return (r.started_on, r.generation, str(r.id))
 
 
-def chain_order(closure: list[NodeRow]) -> dict[uuid.UUID, int]:
+def sources_within(closure: list[NodeRow], links: list[LinkRow]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Each adoption's sources among ``closure``."""
+    members = {r.id for r in closure}
+    sources: dict[uuid.UUID, list[uuid.UUID]] = {r.id: [] for r in closure}
+    for link in links:
+        if link.learner in members and link.source in members:
+            sources[link.learner].append(link.source)
+    return sources
+
+
+def chain_order(closure: list[NodeRow], sources: dict[uuid.UUID, list[uuid.UUID]]) -> dict[uuid.UUID, int]:
     """A position for each adoption such that every source comes before its learners
     (topological), earliest start first among those free to go next."""
     by_id = {r.id: r for r in closure}
-    waiting = {r.id: sum(1 for s in r.source_ids if s in by_id) for r in closure}
+    waiting = {r.id: len(sources[r.id]) for r in closure}
     learners: dict[uuid.UUID, list[uuid.UUID]] = {}
     for r in closure:
-        for s in r.source_ids:
-            if s in by_id:
-                learners.setdefault(s, []).append(r.id)
+        for s in sources[r.id]:
+            learners.setdefault(s, []).append(r.id)
     ready = [(_order_key(r), r.id) for r in closure if waiting[r.id] == 0]
     heapq.heapify(ready)
     position: dict[uuid.UUID, int] = {}
@@ -187,7 +203,9 @@ def chain_order(closure: list[NodeRow]) -> dict[uuid.UUID, int]:
     return position
 
 
-def paths_to(target: uuid.UUID, closure: list[NodeRow], limit: int = MAX_PATHS) -> tuple[list[list[uuid.UUID]], bool]:
+def paths_to(
+    target: uuid.UUID, closure: list[NodeRow], links: list[LinkRow], limit: int = MAX_PATHS
+) -> tuple[list[list[uuid.UUID]], bool]:
     """Every chain from a root to ``target`` through the innovation's own adoptions, root first.
 
     ``closure`` is the target's upstream closure (own adoptions only). At most ``limit``
@@ -196,8 +214,10 @@ def paths_to(target: uuid.UUID, closure: list[NodeRow], limit: int = MAX_PATHS) 
     by_id = {r.id: r for r in closure}
     if target not in by_id:
         return [], False
-    position = chain_order(closure)
-    sources = {r.id: sorted((s for s in r.source_ids if s in by_id), key=position.__getitem__) for r in closure}
+    sources = sources_within(closure, links)
+    position = chain_order(closure, sources)
+    for ups in sources.values():
+        ups.sort(key=position.__getitem__)
     found: list[list[uuid.UUID]] = []
     stack: list[tuple[uuid.UUID, tuple[uuid.UUID, ...]]] = [(target, (target,))]
     truncated = False
@@ -231,13 +251,14 @@ def variant(
     target: uuid.UUID,
     core_components: list[dict[str, object]],
     closure: list[NodeRow],
+    links: list[LinkRow],
     adaptations: list[AdaptationRow],
 ) -> Variant:
     """The innovation as the target runs it: each core component with the adaptations that
     touched it along the chain (inherited in chain order, then the target's own), and the
     adaptations that touched no (known) core component."""
     by_id = {r.id: r for r in closure}
-    position = chain_order(closure)
+    position = chain_order(closure, sources_within(closure, links))
     ordered = sorted(
         (a for a in adaptations if a.adoption_id in by_id),
         key=lambda a: (a.adoption_id == target, position[a.adoption_id]),

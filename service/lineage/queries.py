@@ -1,14 +1,20 @@
 """SQL for lineage. Records never leave this module.
 
-Each graph comes from ONE statement: a recursive CTE walks learned-from links from the roots
-(``UNION`` over ``(adoption, generation)`` pairs, capped at a depth), and a node's generation
-is the smallest generation the walk reached it at, which is 1 + the smallest generation of its
+Each graph comes from ONE statement. A recursive CTE walks learned-from links from the roots
+(``UNION`` over ``(adoption, generation)`` pairs, capped at a depth) and a node's generation is
+the smallest generation the walk reached it at, which is 1 + the smallest generation of its
 sources. The cap is the caller's ``depth`` or else the innovation's adoption count (no simple
-path is longer), so the walk stops even if a cycle ever slipped past the triggers.
+path is longer), so the walk ends even if a cycle ever slipped past the triggers.
 
-Every row carries the node's own learned-from links as arrays (``source_ids``,
-``source_channels``, ``source_ons``): edges are those links whose source is also a node, so
-the graph needs no second query and never a query per node.
+The walk follows links on the base tables (index scans), not through CTEs: measured, a
+recursive step joined to a materialised CTE was several times slower. It does not check
+that a learner belongs to the innovation; learners in derived innovations are walked and
+then dropped by the final filter. A path cannot come back into the innovation, since a source
+must belong to the learner's own family line, so the generations are unaffected.
+
+A statement returns node rows and link rows in one result (``UNION ALL``; a link row has
+``source`` set): the links are those of every node, and the edges are the links whose source
+is a node too. Ordering is left to Python.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import msgspec
 MAX_NODES = 20_000
 
 
-class NodeRow(msgspec.Struct, kw_only=True):
-    """One adoption as the graph statements return it (internal)."""
+class NodeRow(msgspec.Struct):
+    """One adoption in a graph (internal). ``steps_up``/``steps_down``: fewest steps from the
+    adoption an adoption lineage is about (None when not on that side)."""
 
     id: uuid.UUID
     innovation_id: uuid.UUID
@@ -40,11 +47,22 @@ class NodeRow(msgspec.Struct, kw_only=True):
     latitude: float | None
     longitude: float | None
     adaptation_count: int
-    source_ids: list[uuid.UUID]
-    source_channels: list[str]
-    source_ons: list[dt.date | None]
     steps_up: int | None = None
     steps_down: int | None = None
+
+
+class LinkRow(msgspec.Struct):
+    """A learned-from link: ``learner`` learned from ``source`` (internal)."""
+
+    learner: uuid.UUID
+    source: uuid.UUID
+    channel: str
+    on: dt.date | None
+
+
+class GraphRows(msgspec.Struct):
+    nodes: list[NodeRow]
+    links: list[LinkRow]
 
 
 class InnovationMeta(msgspec.Struct, kw_only=True):
@@ -98,32 +116,8 @@ JOIN innovations i ON i.id = a.innovation_id
 WHERE a.id = $1
 """
 
-# The node columns every graph statement ends with; ``n`` has (id, generation[, steps...]).
-_NODE_COLUMNS = """
-    n.id, a.innovation_id, a.stage, a.started_on, a.is_origin, n.generation,
-    st.code AS site_code, st.name AS site_name, st.kind AS site_kind, st.region_code, st.icb_code,
-    st.latitude, st.longitude,
-    (SELECT count(*) FROM adaptations ad WHERE ad.adoption_id = n.id)::int AS adaptation_count,
-    coalesce(src.ids, '{}') AS source_ids,
-    coalesce(src.channels, '{}') AS source_channels,
-    coalesce(src.ons, '{}') AS source_ons
-"""
-
-_NODE_JOINS = """
-JOIN adoptions a ON a.id = n.id
-JOIN sites st ON st.code = a.site_code
-LEFT JOIN LATERAL (
-    SELECT array_agg(s.source_adoption_id ORDER BY s.source_adoption_id) AS ids,
-           array_agg(s.channel ORDER BY s.source_adoption_id) AS channels,
-           array_agg(s.learned_on ORDER BY s.source_adoption_id) AS ons
-    FROM adoption_sources s
-    WHERE s.adoption_id = n.id
-) src ON true
-"""
-
-# The generation walk over one innovation ($1), capped at $2 generations. Roots: adoptions
-# with no source among the innovation's own adoptions (a source in an ancestor innovation
-# does not count: that is where the idea came in, generation 0).
+# Roots: adoptions with no source among the innovation's own adoptions (a source in an
+# ancestor innovation does not count: that is where the idea came in, generation 0).
 _WALK = """
 walk (id, generation) AS (
     SELECT a.id, 1
@@ -138,50 +132,81 @@ walk (id, generation) AS (
     SELECT s.adoption_id, w.generation + 1
     FROM walk w
     JOIN adoption_sources s ON s.source_adoption_id = w.id
-    JOIN adoptions l ON l.id = s.adoption_id
-    WHERE l.innovation_id = $1 AND w.generation < $2
+    WHERE w.generation < $2
 ),
 gens AS (
     SELECT w.id, min(w.generation) AS generation FROM walk w GROUP BY w.id
 )"""
 
-# $1 innovation, $2 depth cap, $3 stage, $4 region, $5 since, $6 row limit.
+_SITE_COLUMNS = """st.code AS site_code, st.name AS site_name, st.kind AS site_kind, st.region_code, st.icb_code,
+           st.latitude, st.longitude"""
+
+# ``nodes`` (id, innovation_id, stage, started_on, is_origin, generation, site..., steps_up,
+# steps_down) and ``adapted`` (id, n) -> node rows, then the links of every node.
+_OUTPUT = """
+links AS (
+    SELECT s.adoption_id, s.source_adoption_id, s.channel, s.learned_on
+    FROM nodes x
+    JOIN adoption_sources s ON s.adoption_id = x.id
+)
+SELECT x.id, x.innovation_id, x.stage, x.started_on, x.is_origin, x.generation,
+       x.site_code, x.site_name, x.site_kind, x.region_code, x.icb_code, x.latitude, x.longitude,
+       coalesce(ad.n, 0) AS adaptation_count, x.steps_up, x.steps_down,
+       NULL::uuid AS source, NULL::text AS channel, NULL::date AS learned_on
+FROM nodes x
+LEFT JOIN adapted ad ON ad.id = x.id
+UNION ALL
+SELECT l.adoption_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       l.source_adoption_id, l.channel, l.learned_on
+FROM links l
+"""
+
+# Adaptation counts by the innovation's index, plus those of the few nodes of other innovations.
+_ADAPTED_BY_INNOVATION = """
+adapted AS (
+    SELECT ad.adoption_id AS id, count(*)::int AS n
+    FROM adaptations ad
+    WHERE ad.innovation_id = $1
+       OR ad.adoption_id IN (SELECT x.id FROM nodes x WHERE x.innovation_id <> $1)
+    GROUP BY ad.adoption_id
+),"""
+
+# $1 innovation, $2 depth cap, $3 stage, $4 region, $5 since, $6 node limit.
 # Filters pick nodes; generations stay those of the whole spread.
-INNOVATION_GRAPH = f"""
-WITH RECURSIVE
-{_WALK},
-kept AS (
-    SELECT g.id, g.generation
+INNOVATION_GRAPH = (
+    "WITH RECURSIVE"
+    + _WALK
+    + f""",
+kept AS MATERIALIZED (
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, g.generation, {_SITE_COLUMNS},
+           NULL::int AS steps_up, NULL::int AS steps_down
     FROM gens g
     JOIN adoptions a ON a.id = g.id
     JOIN sites st ON st.code = a.site_code
-    WHERE ($3::text IS NULL OR a.stage = $3)
+    WHERE a.innovation_id = $1
+      AND ($3::text IS NULL OR a.stage = $3)
       AND ($4::text IS NULL OR st.region_code = $4)
       AND ($5::date IS NULL OR a.started_on >= $5)
+    LIMIT $6
 ),
-entry AS (
-    SELECT DISTINCT s.source_adoption_id AS id, 0 AS generation
-    FROM kept k
-    JOIN adoption_sources s ON s.adoption_id = k.id
-    JOIN adoptions src ON src.id = s.source_adoption_id
-    WHERE src.innovation_id <> $1
-),
-n AS (
-    SELECT id, generation FROM kept
+nodes AS (
+    SELECT * FROM kept
     UNION ALL
-    SELECT id, generation FROM entry
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, 0, {_SITE_COLUMNS}, NULL::int, NULL::int
+    FROM adoptions a
+    JOIN sites st ON st.code = a.site_code
+    WHERE a.innovation_id <> $1
+      AND a.id IN (SELECT s.source_adoption_id FROM kept k JOIN adoption_sources s ON s.adoption_id = k.id)
+),"""
+    + _ADAPTED_BY_INNOVATION
+    + _OUTPUT
 )
-SELECT {_NODE_COLUMNS}
-FROM n
-{_NODE_JOINS}
-ORDER BY n.generation, a.started_on, n.id
-LIMIT $6
-"""
 
-# Upstream of adoption $3 (innovation $1, cycle cap $2): every ancestor, each with its fewest
-# steps from the adoption; sources in an ancestor innovation are included but not walked
-# further. Generations are computed within that closure, which holds every path to a root,
-# so they equal the generations of the whole spread.
+# Upstream of adoption $3 (innovation $1, cycle cap $2, node limit $4): every ancestor with its
+# fewest steps from the adoption; sources in an ancestor innovation are included but not
+# walked further. Generations are computed within that closure, which holds every path to a
+# root, so they equal the generations of the whole spread. Closures are small: the recursive
+# step may join the closure CTE here.
 ADOPTION_UPSTREAM = f"""
 WITH RECURSIVE
 up (id, steps) AS (
@@ -193,47 +218,46 @@ up (id, steps) AS (
     JOIN adoption_sources s ON s.adoption_id = u.id
     WHERE a.innovation_id = $1 AND u.steps < $2
 ),
-anc AS (
-    SELECT u.id, min(u.steps) AS steps, bool_and(a.innovation_id = $1) AS own
-    FROM up u
-    JOIN adoptions a ON a.id = u.id
-    GROUP BY u.id
+closure AS MATERIALIZED (
+    SELECT u.id, min(u.steps) AS steps FROM up u GROUP BY u.id LIMIT $4
+),
+own AS MATERIALIZED (
+    SELECT c.id FROM closure c JOIN adoptions a ON a.id = c.id WHERE a.innovation_id = $1
 ),
 walk (id, generation) AS (
-    SELECT c.id, 1
-    FROM anc c
-    WHERE c.own
-      AND NOT EXISTS (
-          SELECT 1 FROM adoption_sources s JOIN anc c2 ON c2.id = s.source_adoption_id AND c2.own
-          WHERE s.adoption_id = c.id)
+    SELECT o.id, 1
+    FROM own o
+    WHERE NOT EXISTS (
+        SELECT 1 FROM adoption_sources s JOIN own o2 ON o2.id = s.source_adoption_id WHERE s.adoption_id = o.id)
     UNION
     SELECT s.adoption_id, w.generation + 1
     FROM walk w
     JOIN adoption_sources s ON s.source_adoption_id = w.id
-    JOIN anc c ON c.id = s.adoption_id AND c.own
+    JOIN own o ON o.id = s.adoption_id
     WHERE w.generation < $2
 ),
 gens AS (
     SELECT w.id, min(w.generation) AS generation FROM walk w GROUP BY w.id
 ),
-n AS (
-    SELECT c.id, coalesce(g.generation, 0) AS generation, c.steps AS steps_up, NULL::int AS steps_down
-    FROM anc c
+nodes AS (
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, coalesce(g.generation, 0) AS generation,
+           {_SITE_COLUMNS}, c.steps AS steps_up, NULL::int AS steps_down
+    FROM closure c
+    JOIN adoptions a ON a.id = c.id
+    JOIN sites st ON st.code = a.site_code
     LEFT JOIN gens g ON g.id = c.id
-)
-SELECT {_NODE_COLUMNS}, n.steps_up, n.steps_down
-FROM n
-{_NODE_JOINS}
-ORDER BY n.generation, a.started_on, n.id
-LIMIT $4
-"""
+),
+adapted AS (
+    SELECT x.id, (SELECT count(*) FROM adaptations ad WHERE ad.adoption_id = x.id)::int AS n FROM nodes x
+),{_OUTPUT}"""
 
-# Around adoption $3 (innovation $1, cycle cap $2): its descendants within the innovation up
-# to $6 steps and, when $5, its whole upstream closure too; generations from the walk over the
-# whole innovation (a descendant's other sources may lie anywhere in the spread).
-ADOPTION_AROUND = f"""
-WITH RECURSIVE
-{_WALK},
+# Around adoption $3 (innovation $1, cycle cap $2, node limit $4): its descendants within the
+# innovation up to $6 steps and, when $5, its whole upstream closure too; generations from the
+# walk over the whole innovation (a descendant's other sources may lie anywhere in the spread).
+ADOPTION_AROUND = (
+    "WITH RECURSIVE"
+    + _WALK
+    + f""",
 down (id, steps) AS (
     SELECT $3::uuid, 0
     UNION
@@ -252,21 +276,23 @@ up (id, steps) AS (
     JOIN adoption_sources s ON s.adoption_id = u.id
     WHERE a.innovation_id = $1 AND u.steps < $2
 ),
-ups AS (SELECT u.id, min(u.steps) AS steps FROM up u GROUP BY u.id),
-downs AS (SELECT d.id, min(d.steps) AS steps FROM down d GROUP BY d.id),
-n AS (
-    SELECT coalesce(ups.id, downs.id) AS id, coalesce(g.generation, 0) AS generation,
-           ups.steps AS steps_up, downs.steps AS steps_down
-    FROM ups
-    FULL JOIN downs ON downs.id = ups.id
-    LEFT JOIN gens g ON g.id = coalesce(ups.id, downs.id)
+reach AS MATERIALIZED (
+    SELECT coalesce(ups.id, downs.id) AS id, ups.steps AS steps_up, downs.steps AS steps_down
+    FROM (SELECT u.id, min(u.steps) AS steps FROM up u GROUP BY u.id) ups
+    FULL JOIN (SELECT d.id, min(d.steps) AS steps FROM down d GROUP BY d.id) downs ON downs.id = ups.id
+    LIMIT $4
+),
+nodes AS MATERIALIZED (
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, coalesce(g.generation, 0) AS generation,
+           {_SITE_COLUMNS}, r.steps_up, r.steps_down
+    FROM reach r
+    JOIN adoptions a ON a.id = r.id
+    JOIN sites st ON st.code = a.site_code
+    LEFT JOIN gens g ON g.id = r.id AND a.innovation_id = $1
+),"""
+    + _ADAPTED_BY_INNOVATION
+    + _OUTPUT
 )
-SELECT {_NODE_COLUMNS}, n.steps_up, n.steps_down
-FROM n
-{_NODE_JOINS}
-ORDER BY n.generation, a.started_on, n.id
-LIMIT $4
-"""
 
 ADAPTATIONS_OF = """
 SELECT ad.id, ad.adoption_id, ad.description, ad.phase, ad.what_modified, ad.nature, ad.fidelity,
@@ -314,28 +340,15 @@ FAMILY_CAP = 200  # generations of derivation walked each way
 MAX_FAMILY = 5_000
 
 
-def _node(r: asyncpg.Record) -> NodeRow:
-    return NodeRow(
-        id=r[0],
-        innovation_id=r[1],
-        stage=r[2],
-        started_on=r[3],
-        is_origin=r[4],
-        generation=r[5],
-        site_code=r[6],
-        site_name=r[7],
-        site_kind=r[8],
-        region_code=r[9],
-        icb_code=r[10],
-        latitude=r[11],
-        longitude=r[12],
-        adaptation_count=r[13],
-        source_ids=r[14],
-        source_channels=r[15],
-        source_ons=r[16],
-        steps_up=r[17] if len(r) > 17 else None,
-        steps_down=r[18] if len(r) > 18 else None,
-    )
+def _graph(records: list[asyncpg.Record]) -> GraphRows:
+    nodes: list[NodeRow] = []
+    links: list[LinkRow] = []
+    for r in records:
+        if r[16] is None:
+            nodes.append(NodeRow(*r[:16]))
+        else:
+            links.append(LinkRow(r[0], r[16], r[17], r[18]))
+    return GraphRows(nodes=nodes, links=links)
 
 
 async def innovation_meta(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> InnovationMeta | None:
@@ -361,9 +374,9 @@ async def innovation_graph(
     stage: str | None,
     region: str | None,
     since: dt.date | None,
-) -> list[NodeRow]:
-    rows = await conn.fetch(INNOVATION_GRAPH, innovation_id, cap, stage, region, since, MAX_NODES + 1)
-    return [_node(r) for r in rows]
+) -> GraphRows:
+    records = await conn.fetch(INNOVATION_GRAPH, innovation_id, cap, stage, region, since, MAX_NODES + 1)
+    return _graph(records)
 
 
 async def adoption_graph(
@@ -375,12 +388,14 @@ async def adoption_graph(
     depth: int | None,
     upstream: bool,
     downstream: bool,
-) -> list[NodeRow]:
+) -> GraphRows:
     if downstream:
-        rows = await conn.fetch(ADOPTION_AROUND, innovation_id, cap, adoption_id, MAX_NODES + 1, upstream, depth or cap)
+        records = await conn.fetch(
+            ADOPTION_AROUND, innovation_id, cap, adoption_id, MAX_NODES + 1, upstream, depth or cap
+        )
     else:
-        rows = await conn.fetch(ADOPTION_UPSTREAM, innovation_id, cap, adoption_id, MAX_NODES + 1)
-    return [_node(r) for r in rows]
+        records = await conn.fetch(ADOPTION_UPSTREAM, innovation_id, cap, adoption_id, MAX_NODES + 1)
+    return _graph(records)
 
 
 async def adaptations_of(conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]) -> list[AdaptationRow]:

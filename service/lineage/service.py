@@ -39,7 +39,7 @@ async def innovation_lineage(
     meta = await queries.innovation_meta(conn, innovation_id)
     if meta is None:
         raise NotFoundError(f"no innovation has id '{innovation_id}'")
-    rows = await queries.innovation_graph(
+    found = await queries.innovation_graph(
         conn,
         innovation_id,
         cap=queries.walk_cap(meta.adoption_count, depth),
@@ -47,9 +47,9 @@ async def innovation_lineage(
         region=region,
         since=since,
     )
-    if len(rows) > queries.MAX_NODES:
+    if len(found.nodes) > queries.MAX_NODES:
         raise _too_large("`depth` (generations from the roots), `region` (e.g. region=Y56) or `since` (a date)")
-    g = graph.assemble(rows, innovation_id)
+    g = graph.assemble(found.nodes, found.links, innovation_id)
     if fmt == "json":
         return InnovationLineage(
             innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g, innovation_id)
@@ -79,7 +79,7 @@ async def adoption_lineage(
         raise NotFoundError(f"no adoption has id '{adoption_id}'")
     upstream = direction in ("upstream", "both")
     downstream = direction in ("downstream", "both")
-    rows = await queries.adoption_graph(
+    found = await queries.adoption_graph(
         conn,
         meta.innovation_id,
         adoption_id,
@@ -88,6 +88,7 @@ async def adoption_lineage(
         upstream=upstream,
         downstream=downstream,
     )
+    rows = found.nodes
     if len(rows) > queries.MAX_NODES:
         raise _too_large("`direction` (upstream or downstream alone) and `depth` (steps from this adoption)")
     limit = depth if depth is not None else len(rows) + 1
@@ -97,7 +98,7 @@ async def adoption_lineage(
         if (upstream and r.steps_up is not None and r.steps_up <= limit)
         or (downstream and r.steps_down is not None and r.steps_down <= limit)
     ]
-    g = graph.assemble(view, meta.innovation_id)
+    g = graph.assemble(view, found.links, meta.innovation_id)
     if fmt != "json":
         title = f"Adoption {adoption_id}"
         return await _render(conn, fmt, meta.innovation_id, title, g)
@@ -105,9 +106,9 @@ async def adoption_lineage(
     truncated = False
     if upstream:
         closure = [r for r in rows if r.steps_up is not None and r.innovation_id == meta.innovation_id]
-        paths, truncated = graph.paths_to(adoption_id, closure)
+        paths, truncated = graph.paths_to(adoption_id, closure, found.links)
         adaptations = await queries.adaptations_of(conn, [r.id for r in closure])
-        variant = graph.variant(adoption_id, meta.core_components, closure, adaptations)
+        variant = graph.variant(adoption_id, meta.core_components, closure, found.links, adaptations)
     return AdoptionLineage(
         adoption_id=adoption_id,
         innovation_id=meta.innovation_id,

@@ -142,7 +142,10 @@ async def test_mermaid(client: httpx.AsyncClient, reader, spread: Spread) -> Non
 
     r = await client.get(f"/v1/innovations/{s.y}/lineage", headers={**reader, "Accept": "text/plain"})
     assert r.headers["content-type"].startswith("text/plain")
-    assert "    class n1 entry" in r.text.splitlines()  # D, the parent's adoption, comes first (generation 0)
+    lines = r.text.splitlines()
+    assert "    class n1 entry" in lines  # D, the parent's adoption, comes first (generation 0)
+    assert lines[2] == '    n1["RJ122 St Thomas\' Hospital<br/>parent innovation · implementing · 2020-06-01"]'
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
 
 
 async def test_negotiation(client: httpx.AsyncClient, reader, spread: Spread) -> None:
