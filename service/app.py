@@ -21,6 +21,7 @@ from service.adaptations import routes as adaptation_routes
 from service.adoptions import routes as adoption_routes
 from service.analysis import routes as analysis_routes
 from service.auth import routes as auth_routes
+from service.campaigns import routes as campaign_routes
 from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
@@ -69,6 +70,10 @@ TAGS = [
         description="Where an innovation works exceptionally, whom a site could learn from, and its RE-AIM.",
     ),
     Tag(
+        name="campaigns",
+        description="Time-bound aims apportioned between sites: commitments, progress, impediments and breakthroughs.",
+    ),
+    Tag(
         name="webhooks", description="Signed HTTP callbacks for registry changes, delivered by `spread worker` (admin)."
     ),
 ]
@@ -88,6 +93,7 @@ def v1_route_handlers() -> list:
         *change_routes.route_handlers,
         *analysis_routes.route_handlers,
         *outcome_routes.route_handlers,
+        *campaign_routes.route_handlers,
         *webhook_routes.route_handlers,
     ]
 

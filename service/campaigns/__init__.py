@@ -1,0 +1,1 @@
+"""Campaigns: time-bound aims apportioned between sites, with progress, impediments and breakthroughs."""
