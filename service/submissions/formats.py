@@ -117,6 +117,10 @@ def field_error(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
     return FieldError(field=path or "row", detail=message)
 
 
+# PostgreSQL text cannot hold NUL, so a row containing one is refused before it is echoed.
+_NUL = FieldError(field="row", detail="text may not contain the NUL character (\\u0000)")
+
+
 def _external_id(value: Any) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= 200:
         return value
@@ -130,15 +134,18 @@ _any_decoder = msgspec.json.Decoder()
 
 
 def _decode_row(n: int, raw: bytes | msgspec.Raw) -> RowInput:
+    data = bytes(raw)
+    if b"\\u0000" in data or b"\x00" in data:
+        return RowInput(n, None, [_NUL])
     try:
-        return RowInput(n, _report_decoder.decode(raw))
+        return RowInput(n, _report_decoder.decode(data))
     except msgspec.ValidationError as exc:
         errors = [field_error(exc)]
     except msgspec.DecodeError as exc:
         return RowInput(n, None, [FieldError(field="row", detail=f"not valid JSON ({exc})")])
     external_id = None
     try:
-        value = _any_decoder.decode(raw)
+        value = _any_decoder.decode(data)
         if isinstance(value, dict):
             external_id = _external_id(value.get("externalId"))
     except msgspec.DecodeError:
@@ -218,6 +225,8 @@ def _learned_from(cell: str) -> list[dict[str, str]]:
 
 
 def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
+    if any("\x00" in cell for cell in cells):
+        return RowInput(n, None, [_NUL])
     if len(cells) > len(columns):
         return RowInput(
             n, None, [FieldError(field="row", detail=f"has {len(cells)} cells; the header has {len(columns)}")]

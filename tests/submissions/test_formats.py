@@ -161,3 +161,16 @@ async def test_body_over_the_size_limit_is_413(db_dsn: str, make_key) -> None:
         r = await submit(small, headers, [report("RQM", notes="x" * 5000)])
         assert r.status_code == 413
         assert "Split the file into requests" in r.json()["detail"]
+
+
+async def test_nul_characters_reject_the_row(client: httpx.AsyncClient, admin, conn) -> None:
+    await innovation(conn)
+    r = await submit(
+        client, admin, [report("RQM", notes="a\u0000b", externalId="x\u0000"), report("RW6")], mode="partial"
+    )
+    assert r.status_code == 201, r.text
+    assert [x["status"] for x in r.json()["rows"]] == ["rejected", "created"]
+    assert errors_of(r.json(), 1) == [("row", "text may not contain the NUL character (\\u0000)")]
+    text = "innovation,siteCode,stage,startedOn,notes\nvirtual-wards-for-frailty,R0A,piloting,2022-01-01,a\x00b\n"
+    r = await submit(client, admin, text, mode="partial", content_type="text/csv")
+    assert r.json()["rows"][0]["errors"][0]["detail"].startswith("text may not contain")
