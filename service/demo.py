@@ -726,21 +726,21 @@ async def _load_one(
     )
 
 
-async def _optional(module: str, attr: str, *args: Any) -> bool:
-    """Run ``module.attr(*args)`` if that module is part of this build; False when it is not."""
+async def _optional(module: str, attr: str, *args: Any) -> tuple[bool, Any]:
+    """Run ``module.attr(*args)`` if that module is part of this build: (ran, its result)."""
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
-            return False
+            return False, None
         raise
     fn = getattr(mod, attr, None)
     if fn is None:
-        return False
+        return False, None
     result = fn(*args)
     if inspect.isawaitable(result):
-        await result
-    return True
+        result = await result
+    return True, result
 
 
 async def load_demo(conn: asyncpg.Connection, echo: Echo = print) -> None:
@@ -777,8 +777,14 @@ async def load_demo(conn: asyncpg.Connection, echo: Echo = print) -> None:
             existing[spec.slug], summary = await _load_one(conn, spec, actor, principal, pools, parent_id)
         echo(summary)
 
-    if await _optional("service.lineage.ckm", "import_ckm", conn):
-        echo("  Coleman-Katz-Menzel tetracycline spread (Medical Innovation, 1957): loaded")
+    ran, ckm = await _optional("service.lineage.ckm", "import_ckm", conn)
+    if ran:
+        detail = (
+            f": {ckm['adopters']} adopting physicians, {ckm['links']} learned-from links"
+            if isinstance(ckm, dict) and {"adopters", "links"} <= ckm.keys()
+            else ""
+        )
+        echo(f"  Real spread: tetracycline among physicians (Coleman, Katz and Menzel, 1957){detail}")
     await _optional("service.outcomes.demo", "load_outcomes_demo", conn, echo)
     await _optional("service.campaigns.demo", "load_campaign_demo", conn, echo)
     echo("Demo data ready. Demo innovations are titled '[Demo] ...' and have isDemo true.")

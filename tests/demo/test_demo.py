@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.demo import DEMO_SLUGS, load_demo
+from service.demo import DEMO_INNOVATIONS, DEMO_SLUGS, load_demo
 from tests.demo.helpers import counts, max_generation
 
 _DEMO = """
@@ -86,4 +86,5 @@ async def test_second_run_changes_nothing(conn) -> None:
     lines: list[str] = []
     await load_demo(conn, echo=lines.append)
     assert await counts(conn) == first
-    assert sum("already loaded" in line for line in lines) == len(DEMO_SLUGS)
+    for spec in DEMO_INNOVATIONS:
+        assert f"  {spec.title}: already loaded" in lines
