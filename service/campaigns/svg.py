@@ -39,9 +39,9 @@ def _text(s: str) -> str:
 def _num(v: float) -> str:
     if v == 0:
         return "0"
-    if abs(v) >= 1e6:
+    if abs(v) >= 1000:
         return f"{v:,.0f}"
-    text = f"{v:,.6g}"
+    text = f"{v:,.4g}"
     return text if "e" not in text else f"{v:.4g}"
 
 
@@ -128,7 +128,9 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
         + f" by {progress.as_of.isoformat()}: {status} (expected {_num(overall.expected_by_now)})"
     )
     if overall.projected_completion:
-        verb = "reached" if overall.status == "met" else "at this pace, reached"
+        verb = (
+            "target reached in the period from" if overall.status == "met" else "at this pace, the target is reached on"
+        )
         summary += f"; {verb} {overall.projected_completion.isoformat()}"
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -177,7 +179,7 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
         f'stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>'
     )
     out.append(
-        f'<text x="{WIDTH - RIGHT}" y="{_c(target_y - 6)}" text-anchor="end" fill="{RED}">'
+        f'<text x="{LEFT + 6}" y="{_c(target_y - 6)}" fill="{RED}">'
         f"target {_text(_num(aim.target))} by {aim.due_on.isoformat()}</text>"
     )
     path = " ".join(f"{_c(x(d))},{_c(y(v))}" for d, v in trajectory)
@@ -200,7 +202,11 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
             f'<line class="as-of" x1="{_c(ax)}" y1="{TOP}" x2="{_c(ax)}" y2="{base_y}" stroke="{GREY}" '
             f'stroke-width="1" stroke-dasharray="2 3"/>'
         )
-        out.append(f'<text x="{_c(ax + 4)}" y="{TOP + 12}" fill="{GREY}">as of {progress.as_of.isoformat()}</text>')
+        anchor, dx = ("end", -4) if ax > LEFT + plot_w * 0.8 else ("start", 4)
+        out.append(
+            f'<text x="{_c(ax + dx)}" y="{base_y - 6}" text-anchor="{anchor}" fill="{GREY}">'
+            f"as of {progress.as_of.isoformat()}</text>"
+        )
 
     if points:
         line = " ".join(f"{_c(x(d))},{_c(y(v))}" for d, v in points)
