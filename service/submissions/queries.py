@@ -68,9 +68,13 @@ async def expire_keys(conn: asyncpg.Connection) -> None:
 # --- stored submissions -------------------------------------------------------------------
 
 INSERT_SUBMISSION = """
-INSERT INTO submissions (id, partner_id, key_id, mode, row_count, created, updated, unchanged, rejected, result,
-                         created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+WITH submission AS (
+    INSERT INTO submissions (id, partner_id, key_id, mode, row_count, created, updated, unchanged, rejected,
+                             created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11)
+    RETURNING id
+)
+INSERT INTO submission_results (submission_id, result) SELECT id, $10 FROM submission
 """
 
 
@@ -91,7 +95,9 @@ async def insert_submission(conn: asyncpg.Connection, v: dict[str, Any]) -> None
     )
 
 
-GET_SUBMISSION = "SELECT partner_id, result FROM submissions WHERE id = $1"
+GET_SUBMISSION = """
+SELECT s.partner_id, r.result FROM submissions s JOIN submission_results r ON r.submission_id = s.id WHERE s.id = $1
+"""
 
 
 async def get_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> tuple[uuid.UUID, Any] | None:
@@ -118,6 +124,17 @@ class InnovationInfo(NamedTuple):
 async def resolve_innovations(conn: asyncpg.Connection, ids: list[uuid.UUID], slugs: list[str]) -> list[InnovationInfo]:
     rows = await conn.fetch(RESOLVE_INNOVATIONS, ids, slugs)
     return [InnovationInfo(r["id"], r["slug"], frozenset(r["component_keys"])) for r in rows]
+
+
+# The pool plans every statement afresh (plan_cache_mode=force_custom_plan, see service/db.py),
+# which suits the API's optional-filter queries but makes the row triggers a batch fires
+# (change log, stage history, learned-from checks: tens of thousands of executions of the same
+# few statements) re-plan each time. For this transaction only, let them keep cached plans.
+CACHED_PLANS = "SELECT set_config('plan_cache_mode', 'auto', true)"
+
+
+async def use_cached_plans(conn: asyncpg.Connection) -> None:
+    await conn.execute(CACHED_PLANS)
 
 
 # Serialises batches (and learned-from writes, whose trigger takes the same lock) per

@@ -91,6 +91,7 @@ async def submit(
     for attempt in range(_ATTEMPTS):
         try:
             async with write_transaction(conn, actor):
+                await queries.use_cached_plans(conn)
                 if idempotency_key is not None:
                     if not await queries.claim_key(conn, principal.partner_id, idempotency_key, digest, submission_id):
                         raise _KeyTaken
