@@ -163,6 +163,12 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]
             continue
         message = str(item.get("message", "invalid value"))
         field = str(item.get("key") or item.get("source") or "body")
+        source = item.get("source")
+        if source == "query" and "_" in field:
+            head, *rest = field.split("_")
+            field = head + "".join(w.title() for w in rest)  # the wire name, e.g. evidenceLevel
+        elif source == "header":
+            field = "-".join(w.title() for w in field.split("_"))  # e.g. If-Match
         at = _AT_PATH.search(message)
         if at:
             message = message[: at.start()]
