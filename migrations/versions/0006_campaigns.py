@@ -12,8 +12,10 @@
 - ``breakthroughs``: ideas worth spreading, full-text searchable (a generated weighted
   ``tsvector``, GIN-indexed, kept out of the change log).
 
-A closed campaign is read-only: a trigger refuses writes to its commitments, impediments,
-breakthroughs and innovations (constraint ``campaigns_closed_read_only``), whatever the path.
+A closed campaign is read-only: a trigger refuses writes to its commitments, impediments and
+breakthroughs (constraint ``campaigns_closed_read_only``), whatever the path. The campaign row
+itself, and so its innovations, is guarded by the service (an admin may reopen a campaign, and
+a campaign may be closed in the same request that last changes its innovations).
 
 ``spread_trajectory_expected`` gives the value a trajectory expects on a date: the straight
 lines from the baseline at the start through each milestone to the target at the due date
@@ -191,8 +193,6 @@ def upgrade() -> None:
             END IF;
             RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
         END $$;
-        CREATE TRIGGER campaign_innovations_open BEFORE INSERT OR UPDATE OR DELETE ON campaign_innovations
-            FOR EACH ROW EXECUTE FUNCTION spread_campaign_open();
         CREATE TRIGGER commitments_open BEFORE INSERT OR UPDATE OR DELETE ON commitments
             FOR EACH ROW EXECUTE FUNCTION spread_campaign_open();
         CREATE TRIGGER impediments_open BEFORE INSERT OR UPDATE OR DELETE ON impediments

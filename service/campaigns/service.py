@@ -428,9 +428,12 @@ async def put_commitment(
 # --- impediments -----------------------------------------------------------------------------
 
 
-async def _require_committed(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> None:
+async def _require_site(conn: asyncpg.Connection, site_code: str) -> None:
     if await queries.site_kind(conn, site_code) is None:
         raise InvalidInputError(f"no site has code '{site_code}'", field="siteCode")
+
+
+async def _require_committed(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> None:
     if await queries.covering_commitment(conn, campaign_id, site_code) is None:
         raise InvalidInputError(
             f"{site_code} has not committed to this campaign, nor has its trust, ICB or region; "
@@ -445,9 +448,10 @@ async def create_impediment(
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
-            await _require_committed(conn, campaign_id, data.site_code)
+            await _require_site(conn, data.site_code)
             await _require_site_writer(conn, principal, meta, data.site_code)
             _require_open(meta)
+            await _require_committed(conn, campaign_id, data.site_code)
             raised_on = data.raised_on or dt.date.today()
             if raised_on > dt.date.today():
                 raise InvalidInputError(f"raisedOn ({raised_on}) is in the future", field="raisedOn")
@@ -541,9 +545,10 @@ async def create_breakthrough(
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
-            await _require_committed(conn, campaign_id, data.site_code)
+            await _require_site(conn, data.site_code)
             await _require_site_writer(conn, principal, meta, data.site_code)
             _require_open(meta)
+            await _require_committed(conn, campaign_id, data.site_code)
             errors: list[FieldError] = []
             adoption_id = data.adoption_id
             if data.adaptation_id is not None:

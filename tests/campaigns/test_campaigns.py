@@ -211,7 +211,10 @@ async def test_closed_campaign_is_read_only(
         f"{url}/impediments", json={"siteCode": "RXN", "description": "x", "category": "data"}, headers=lead
     )
     impediment = r.json()
-    assert (await client.patch(url, json={"status": "closed"}, headers=lead)).status_code == 200
+    # Closing in the same request as a last change of innovations.
+    r = await client.patch(url, json={"status": "closed", "innovationIds": innovations[:1]}, headers=lead)
+    assert r.status_code == 200, r.text
+    assert r.json()["innovationIds"] == innovations[:1]
     before = await conn.fetchval("SELECT count(*) FROM changes")
 
     attempts = [
@@ -225,6 +228,7 @@ async def test_closed_campaign_is_read_only(
         await client.patch(url, json={"name": "Renamed"}, headers=lead),
         await client.patch(url, json={"status": "active"}, headers=lead),
         await client.patch(url, json={"status": "active", "name": "Renamed"}, headers=admin),
+        await client.patch(url, json={"innovationIds": innovations}, headers=admin),
     ]
     for r in attempts:
         assert r.status_code == 409, r.text
