@@ -55,7 +55,6 @@ from service.webhooks.signing import signature_header
 log = logging.getLogger("spread.webhooks")
 
 _encode = msgspec.json.Encoder().encode
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,8 +239,8 @@ class Worker:
         while not stop.is_set():
             try:
                 await self.fan_out()
-            except _DB_ERRORS as exc:
-                log.error("fan-out failed", extra={"worker": self.name, "error": repr(exc)})
+            except Exception as exc:  # a lost connection must not stop the worker; retried next interval
+                log.exception("fan-out failed", extra={"worker": self.name, "error": repr(exc)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.config.poll_interval)
 

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -137,9 +138,12 @@ async def test_retry_after_a_receiver_failure(client, admin, conn, pool) -> None
 
 
 async def test_receiver_down_loses_nothing_and_delivery_resumes_after_restart(client, admin, conn, pool) -> None:
-    receiver = await Receiver().start()
-    port = receiver.port
-    await receiver.stop()  # nothing listens there now: connection refused
+    # A socket bound but not listening: connections are refused, and no other process can
+    # take the port before the receiver "comes back" on it.
+    placeholder = socket.socket()
+    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    placeholder.bind(("127.0.0.1", 0))
+    port = placeholder.getsockname()[1]
     hook = await create_webhook(client, admin, f"http://127.0.0.1:{port}/hooks/spread", ["adoption.created"])
     innovation = await registry.add_innovation(conn, "discharge-to-assess")
     adoptions = [await registry.add_adoption(conn, innovation, site) for site in ("RQM", "RXN", "R0A")]
@@ -156,6 +160,7 @@ async def test_receiver_down_loses_nothing_and_delivery_resumes_after_restart(cl
 
     # The receiver returns; a new worker (a restart) picks the queue up where it was.
     await conn.execute("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE status = 'failed'")
+    placeholder.close()
     async with Receiver(port=port) as receiver, Worker(pool, FAST) as restarted:
         await drain_until(restarted, lambda: len(receiver.delivered()) == 3)
     assert [r.json()["data"]["entityId"] for r in receiver.requests] == [str(a) for a in adoptions]
