@@ -45,7 +45,7 @@ from service.outcomes.schemas import (
     SpcSummary,
     StageCounts,
 )
-from service.outcomes.service import assess_series, is_assessed
+from service.outcomes.service import assess_series, assessable, could_improve
 
 NEAR_KM = 50.0
 REGIONAL_KM = 150.0
@@ -53,10 +53,13 @@ LEARNING_STAGES = ("sustaining", "implementing")
 
 
 async def _assess_all(rows: list[SeriesRow]) -> list[SpcSummary | None]:
-    def work() -> list[SpcSummary | None]:
-        return [assess_series(r) for r in rows]
+    """The SPC summary of each series that may be improving (None for the others)."""
+    candidates = [could_improve(r) for r in rows]
 
-    if sum(len(r.values) for r in rows) < 2000:
+    def work() -> list[SpcSummary | None]:
+        return [assess_series(r) if c else None for r, c in zip(rows, candidates, strict=True)]
+
+    if sum(len(r.values) for r, c in zip(rows, candidates, strict=True) if c) < 2000:
         return work()
     return await anyio.to_thread.run_sync(work)
 
@@ -85,7 +88,7 @@ async def exceptional(
         raise InvalidInputError(f"no innovation has id {innovation_id}", field="innovation")
     rows = await queries.measure_series(conn, measure_code, innovation_id, region, since)
     summaries = await _assess_all(rows)
-    assessed = sum(1 for s in summaries if is_assessed(s, direction))
+    assessed = sum(1 for r in rows if assessable(r))
     improving = [(r, s) for r, s in zip(rows, summaries, strict=True) if s is not None and s.improving]
     improving.sort(key=lambda rs: (-(rs[1].improvement or 0.0), rs[0].started_on, str(rs[0].adoption_id)))
     chosen = improving[:limit]
@@ -209,7 +212,7 @@ def _effectiveness(rows: list[SeriesRow], summaries: list[SpcSummary | None]) ->
         )
         m["data"].add(r.adoption_id)
         with_data.add(r.adoption_id)
-        if is_assessed(s, r.improvement_direction):
+        if assessable(r):
             m["assessed"].add(r.adoption_id)
             assessed.add(r.adoption_id)
         if s is not None and s.improving:

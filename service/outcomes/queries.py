@@ -401,35 +401,45 @@ def _series_row(r: asyncpg.Record) -> SeriesRow:
     )
 
 
+# One pass over the observations, in the order of observations_measure_idx (measure, adoption,
+# period kind, start; value included): each (adoption, measure, period kind) series aggregated,
+# then the period kind of the latest observation kept. Only then the 1-row-per-series joins.
 _SERIES_SELECT = """
+picked AS (
+    SELECT DISTINCT ON (g.adoption_id, g.measure_code) g.adoption_id, g.measure_code, g.period, g.periods, g.values
+    FROM grouped g
+    ORDER BY g.adoption_id, g.measure_code, g.latest DESC, g.period
+)
 SELECT a.id AS adoption_id, a.innovation_id, i.title AS innovation_title, a.stage, a.started_on,
        s.code AS site_code, s.name AS site_name, s.kind AS site_kind, s.region_code, s.icb_code,
-       l.measure_code, m.improvement_direction, l.period,
-       array_agg(o.period_start ORDER BY o.period_start) AS periods,
-       array_agg(o.value ORDER BY o.period_start) AS values
-FROM latest l
-JOIN adoptions a ON a.id = l.adoption_id
+       p.measure_code, m.improvement_direction, p.period, p.periods, p.values
+FROM picked p
+JOIN adoptions a ON a.id = p.adoption_id
 JOIN innovations i ON i.id = a.innovation_id
 JOIN sites s ON s.code = a.site_code
-JOIN measures m ON m.code = l.measure_code
-JOIN observations o ON o.adoption_id = l.adoption_id AND o.measure_code = l.measure_code AND o.period = l.period
-GROUP BY a.id, i.title, s.code, l.measure_code, m.improvement_direction, l.period
+JOIN measures m ON m.code = p.measure_code
 """
 
-# Every (filtered) adoption's series of one measure: observations_measure_idx, then the unique key.
-MEASURE_SERIES = (
-    """
-WITH latest AS (
-    SELECT DISTINCT ON (o.adoption_id) o.adoption_id, o.measure_code, o.period
+_GROUPED = """
+    SELECT o.adoption_id, o.measure_code, o.period, max(o.period_start) AS latest,
+           array_agg(o.period_start ORDER BY o.period_start) AS periods,
+           array_agg(o.value ORDER BY o.period_start) AS values
     FROM observations o
-    JOIN adoptions a ON a.id = o.adoption_id
-    JOIN sites s ON s.code = a.site_code
+"""
+
+# Every (filtered) adoption's series of one measure.
+MEASURE_SERIES = (
+    "WITH grouped AS ("
+    + _GROUPED
+    + """
     WHERE o.measure_code = $1
-      AND ($2::uuid IS NULL OR a.innovation_id = $2)
-      AND ($3::text IS NULL OR s.region_code = $3)
-      AND ($4::date IS NULL OR a.started_on >= $4)
-    ORDER BY o.adoption_id, o.period_start DESC, o.period
-)"""
+      AND o.adoption_id IN (
+          SELECT a.id FROM adoptions a JOIN sites s ON s.code = a.site_code
+          WHERE ($2::uuid IS NULL OR a.innovation_id = $2)
+            AND ($3::text IS NULL OR s.region_code = $3)
+            AND ($4::date IS NULL OR a.started_on >= $4))
+    GROUP BY o.measure_code, o.adoption_id, o.period
+),"""
     + _SERIES_SELECT
 )
 
@@ -442,16 +452,14 @@ async def measure_series(
 
 
 # Every series (each measure) of one innovation's adoptions: adoptions_innovation_idx, then the
-# observations unique key.
+# observations unique key (adoption, measure, period kind, start).
 INNOVATION_SERIES = (
-    """
-WITH latest AS (
-    SELECT DISTINCT ON (o.adoption_id, o.measure_code) o.adoption_id, o.measure_code, o.period
-    FROM adoptions a
-    JOIN observations o ON o.adoption_id = a.id
-    WHERE a.innovation_id = $1
-    ORDER BY o.adoption_id, o.measure_code, o.period_start DESC, o.period
-)"""
+    "WITH grouped AS ("
+    + _GROUPED
+    + """
+    WHERE o.adoption_id IN (SELECT a.id FROM adoptions a WHERE a.innovation_id = $1)
+    GROUP BY o.adoption_id, o.measure_code, o.period
+),"""
     + _SERIES_SELECT
 )
 

@@ -461,6 +461,20 @@ def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary
     )
 
 
-def is_assessed(summary: SpcSummary | None, direction: str) -> bool:
-    """Whether a series had enough data either side of the start (and a direction) to judge."""
-    return summary is not None and summary.points_before >= 2 and summary.points_after >= 2 and direction != "neutral"
+def assessable(row: SeriesRow) -> bool:
+    """Whether a series can be judged: a direction, and 2 points or more either side of the start."""
+    k = split_index(row.periods, row.started_on)
+    return DIRECTIONS.get(row.improvement_direction, 0) != 0 and k >= 2 and len(row.values) - k >= 2
+
+
+def could_improve(row: SeriesRow) -> bool:
+    """Assessable, and the mean from the start on is better than before: the cheap half of
+    ``improving``, so the insight scans chart only the series that may qualify."""
+    if not assessable(row):
+        return False
+    k = split_index(row.periods, row.started_on)
+    before, after = row.values[:k], row.values[k:]
+    mean_before, mean_after = math.fsum(before) / len(before), math.fsum(after) / len(after)
+    # fsum is not exact_mean; the slack keeps every series assess_series could call improving
+    slack = 1e-9 * (abs(mean_before) + abs(mean_after) + 1e-300)
+    return (mean_after - mean_before) * DIRECTIONS[row.improvement_direction] > -slack
