@@ -577,8 +577,9 @@ async def insert_breakthrough(conn: asyncpg.Connection, values: dict[str, Any]) 
 # - ad: every adoption of the campaign's innovations at a committed site, under the most
 #   specific commitment covering it (its own site's, else its parent's, ICB's, region's), so
 #   an ICB's share counts its sites that did not commit themselves and nothing counts twice.
-# - obs: the counted observations of the campaign measure on those adoptions. An adoption that
-#   reports the measure at several period lengths counts at its shortest only (never twice).
+# - finest, grouped: the counted observations of the campaign measure on those adoptions, summed
+#   per site and per period start in one pass. An adoption that reports the measure at several
+#   period lengths counts at its shortest only (never twice).
 # - expected: spread_trajectory_expected (migration 0006) along baseline -> milestones -> target.
 # - stalled: no counted observation in the last two whole periods before asOf (the site's own
 #   reporting period; months for a site with none), for a site counting since before then.
@@ -601,20 +602,30 @@ WITH c AS (
     JOIN cm ON cm.site_code = up.code
     WHERE ci.campaign_id = $1
     ORDER BY a.id, up.depth
-), counted AS (
-    SELECT ad.site_code, o.adoption_id, o.period_start, o.period, o.value,
-           CASE o.period WHEN 'week' THEN 1 WHEN 'month' THEN 2 ELSE 3 END AS grain
+), finest AS (
+    SELECT o.adoption_id, min(CASE o.period WHEN 'week' THEN 1 WHEN 'month' THEN 2 ELSE 3 END) AS grain
     FROM ad
     JOIN observations o ON o.adoption_id = ad.adoption_id AND o.measure_code = (SELECT measure_code FROM c)
     WHERE o.period_start >= ad.counts_from AND o.period_start <= (SELECT upto FROM c)
-), obs AS (
-    SELECT x.site_code, x.period_start, x.period, x.value
-    FROM (SELECT counted.*, min(grain) OVER (PARTITION BY adoption_id) AS finest FROM counted) x
-    WHERE x.grain = x.finest
+    GROUP BY o.adoption_id
+), grouped AS (
+    -- One pass over the counted observations, two groupings: per site and per period start.
+    SELECT GROUPING(ad.site_code) AS per_period, ad.site_code, o.period_start,
+           sum(o.value) AS value, count(*) AS n, max(o.period_start) AS last_start,
+           max(o.period_start) FILTER (WHERE o.period = 'week') AS last_week,
+           max(o.period_start) FILTER (WHERE o.period = 'month') AS last_month
+    FROM ad
+    JOIN finest f ON f.adoption_id = ad.adoption_id
+    JOIN observations o ON o.adoption_id = ad.adoption_id AND o.measure_code = (SELECT measure_code FROM c)
+    WHERE o.period_start >= ad.counts_from AND o.period_start <= (SELECT upto FROM c)
+      AND CASE o.period WHEN 'week' THEN 1 WHEN 'month' THEN 2 ELSE 3 END = f.grain
+    GROUP BY GROUPING SETS ((ad.site_code), (o.period_start))
 ), per_site AS (
-    SELECT site_code, sum(value) AS value, count(*) AS n, max(period_start) AS last_start,
-           (array_agg(period ORDER BY period_start DESC))[1] AS last_period
-    FROM obs GROUP BY site_code
+    SELECT site_code, value, n, last_start,
+           CASE last_start WHEN last_week THEN 'week' WHEN last_month THEN 'month' ELSE 'quarter' END AS last_period
+    FROM grouped WHERE per_period = 0
+), by_period AS (
+    SELECT period_start, value FROM grouped WHERE per_period = 1
 ), imp AS (
     SELECT x.site_code, count(*)::int AS open
     FROM (SELECT DISTINCT ON (i.id) i.id, cm.site_code
@@ -642,16 +653,16 @@ WITH c AS (
                                       WHEN 'quarter' THEN interval '6 months' ELSE interval '2 months' END
                AS stalled
     FROM site_rows r
-), overall AS (
-    SELECT coalesce((SELECT sum(value) FROM obs), 0)::float8 AS value, (SELECT count(*) FROM obs) AS n,
+), overall AS MATERIALIZED (
+    SELECT coalesce((SELECT sum(value) FROM per_site), 0)::float8 AS value,
+           coalesce((SELECT sum(n) FROM per_site), 0) AS n,
            c.target, spread_trajectory_expected(c.starts_on, c.baseline, c.due_on, c.target, c.milestones, $2)
                AS expected,
            c.starts_on
     FROM c
 ), crossing AS (
     SELECT min(d.period_start) AS reached_on
-    FROM (SELECT period_start, sum(sum(value)) OVER (ORDER BY period_start) AS cumulative
-          FROM obs GROUP BY period_start) d, c
+    FROM (SELECT period_start, sum(value) OVER (ORDER BY period_start) AS cumulative FROM by_period) d, c
     WHERE d.cumulative >= c.target
 ), step AS (
     SELECT CASE $3::text WHEN 'week' THEN interval '7 days' WHEN 'quarter' THEN interval '3 months'
@@ -663,7 +674,7 @@ WITH c AS (
     WHERE c.upto >= c.starts_on
 ), binned AS (
     SELECT date_trunc($3::text, period_start::timestamp)::date AS period_start, sum(value) AS value
-    FROM obs GROUP BY 1
+    FROM by_period GROUP BY 1
 ), series AS (
     SELECT p.period_start,
            (sum(coalesce(b.value, 0)) OVER (ORDER BY p.period_start))::float8 AS value,
