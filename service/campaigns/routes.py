@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -513,6 +515,18 @@ observations of the campaign's measure on committed sites' adoptions of its inno
 """
 
 
+@dataclass
+class _JsonOrSvg(Operation):
+    """The progress operation also answers ``image/svg+xml`` (with ``format=svg``)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is not None and getattr(ok, "content", None) is not None:
+            ok.content["image/svg+xml"] = OpenAPIMediaType(  # type: ignore[union-attr]
+                schema=Schema(type=OpenAPIType.STRING, description="An SVG chart (with format=svg).")
+            )
+
+
 @get(
     "/campaigns/{id:uuid}/progress",
     operation_id="GetCampaignProgress",
@@ -520,6 +534,7 @@ observations of the campaign's measure on committed sites' adoptions of its inno
     summary="A campaign's progress against its aim, per site and over time",
     description=PROGRESS_DESCRIPTION,
     responses=responses(401, 404, 422, 429, 503),
+    operation_class=_JsonOrSvg,
 )
 async def campaign_progress(
     conn: NamedDependency[Connection],
