@@ -29,7 +29,7 @@ import msgspec
 MAX_NODES = 20_000
 
 
-class NodeRow(msgspec.Struct):
+class NodeRow(msgspec.Struct, gc=False):
     """One adoption in a graph (internal). ``steps_up``/``steps_down``: fewest steps from the
     adoption an adoption lineage is about (None when not on that side)."""
 
@@ -51,7 +51,7 @@ class NodeRow(msgspec.Struct):
     steps_down: int | None = None
 
 
-class LinkRow(msgspec.Struct):
+class LinkRow(msgspec.Struct, gc=False):
     """A learned-from link: ``learner`` learned from ``source`` (internal)."""
 
     learner: uuid.UUID

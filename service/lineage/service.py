@@ -49,21 +49,23 @@ async def innovation_lineage(
     )
     if len(found.nodes) > queries.MAX_NODES:
         raise _too_large("`depth` (generations from the roots), `region` (e.g. region=Y56) or `since` (a date)")
-    g = graph.assemble(found.nodes, found.links, innovation_id)
-    if fmt == "json":
-        return InnovationLineage(
-            innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g, innovation_id)
-        )
+    with graph.no_gc():
+        g = graph.assemble(found.nodes, found.links, innovation_id)
+        if fmt == "json":
+            return InnovationLineage(
+                innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g, innovation_id)
+            )
     return await _render(conn, fmt, innovation_id, meta.title, g)
 
 
 async def _render(conn: asyncpg.Connection, fmt: str, innovation_id: uuid.UUID, title: str, g: graph.Graph) -> bytes:
-    if fmt == "geojson":
-        return formats.geojson(innovation_id, g.nodes, g.edges)
-    if fmt == "mermaid":
-        return formats.mermaid(title, g.nodes, g.edges)
-    adaptations = await queries.adaptations_of(conn, [n.adoption_id for n in g.nodes])
-    return formats.prov(innovation_id, title, g.nodes, g.edges, adaptations)
+    adaptations = await queries.adaptations_of(conn, [n.adoption_id for n in g.nodes]) if fmt == "prov" else []
+    with graph.no_gc():
+        if fmt == "geojson":
+            return formats.geojson(innovation_id, g.nodes, g.edges)
+        if fmt == "mermaid":
+            return formats.mermaid(title, g.nodes, g.edges)
+        return formats.prov(innovation_id, title, g.nodes, g.edges, adaptations)
 
 
 async def adoption_lineage(
@@ -98,7 +100,8 @@ async def adoption_lineage(
         if (upstream and r.steps_up is not None and r.steps_up <= limit)
         or (downstream and r.steps_down is not None and r.steps_down <= limit)
     ]
-    g = graph.assemble(view, found.links, meta.innovation_id)
+    with graph.no_gc():
+        g = graph.assemble(view, found.links, meta.innovation_id)
     if fmt != "json":
         title = f"Adoption {adoption_id}"
         return await _render(conn, fmt, meta.innovation_id, title, g)
