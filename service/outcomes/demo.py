@@ -48,7 +48,7 @@ from service.db import Actor
 from service.innovations.schemas import CoreComponent, InnovationCreate, LinkItem
 from service.innovations.service import create_innovation
 from service.outcomes import queries
-from service.outcomes.schemas import AimCreate, MeasureCreate, ObservationIn, TrajectoryPoint
+from service.outcomes.schemas import AdoptionAimCreate, MeasureCreate, ObservationIn, TrajectoryPoint
 from service.outcomes.service import create_aim, create_measure, write_observations
 
 Echo = Callable[[str], Any]
@@ -240,7 +240,7 @@ def observations_for(months: list[tuple[dt.date, int, int]]) -> list[Observation
     ]
 
 
-def aim_for(plan: _Plan, months: list[tuple[dt.date, int, int]]) -> AimCreate:
+def aim_for(plan: _Plan, months: list[tuple[dt.date, int, int]]) -> AdoptionAimCreate:
     """From the mean of the 12 months before the start to the 95 % standard by the end of March 2020."""
     before = [1 - b / a for m, a, b in months if m < plan.started_on][-12:]
     baseline = round(exact_mean(before), 3) if before else 0.85
@@ -251,7 +251,7 @@ def aim_for(plan: _Plan, months: list[tuple[dt.date, int, int]]) -> AimCreate:
         trajectory = [
             TrajectoryPoint(period_start=q, target=round(baseline + step * (i + 1), 3)) for i, q in enumerate(quarters)
         ]
-    return AimCreate(measure_code=CODE, baseline=baseline, target=TARGET, due_on=AIM_DUE, trajectory=trajectory)
+    return AdoptionAimCreate(measure_code=CODE, baseline=baseline, target=TARGET, due_on=AIM_DUE, trajectory=trajectory)
 
 
 async def _create_innovation(conn: asyncpg.Connection, actor: Actor, principal: Principal) -> uuid.UUID:

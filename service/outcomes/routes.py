@@ -32,10 +32,10 @@ from service.http import created, paged, record
 from service.outcomes import insight, queries, service
 from service.outcomes.schemas import (
     MAX_OBSERVATIONS,
+    AdoptionAim,
+    AdoptionAimCreate,
+    AdoptionAimPage,
     AdoptionSpc,
-    Aim,
-    AimCreate,
-    AimPage,
     ExceptionalPage,
     Measure,
     MeasureCreate,
@@ -284,7 +284,7 @@ async def create_aim(
     principal: NamedDependency[Principal],
     id: AdoptionId,
     data: JSONBodyOf[
-        AimCreate,
+        AdoptionAimCreate,
         Example(
             summary="Reach the 95% standard by March 2019, with quarterly milestones",
             value={
@@ -300,7 +300,7 @@ async def create_aim(
             },
         ),
     ],
-) -> Response[Aim]:
+) -> Response[AdoptionAim]:
     """A measure, baseline, target and due date (and optional interim targets) for this adoption."""
     aim = await service.create_aim(conn, actor, principal, id, data)
     return created(aim, f"/v1/adoptions/{id}/aims")
@@ -320,7 +320,7 @@ async def list_aims(
     measure: MeasureQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Response[AimPage]:
+) -> Response[AdoptionAimPage]:
     """Aims, oldest first, each with `status`: met, on_track, off_track or no_data (see the README)."""
     decoded = decode_cursor(cursor, 2)
     after = None
@@ -336,7 +336,7 @@ async def list_aims(
     next_cursor = None
     if len(rows) == limit:
         next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
-    return paged(request, AimPage(items=items, next_cursor=next_cursor), next_cursor)
+    return paged(request, AdoptionAimPage(items=items, next_cursor=next_cursor), next_cursor)
 
 
 # --- SPC of an adoption ----------------------------------------------------------------------

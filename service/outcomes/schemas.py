@@ -153,7 +153,7 @@ class TrajectoryPoint(Base, frozen=True):
 Trajectory = Annotated[list[TrajectoryPoint], Meta(max_length=520, description="Interim targets (at most 520).")]
 
 
-class AimCreate(Base, frozen=True):
+class AdoptionAimCreate(Base, frozen=True):
     """A concrete, time-bound aim on one measure for this adoption."""
 
     measure_code: MeasureCode
@@ -163,7 +163,7 @@ class AimCreate(Base, frozen=True):
     trajectory: Trajectory = []
 
 
-class Aim(ReadBase, frozen=True):
+class AdoptionAim(ReadBase, frozen=True):
     """An aim and how it stands: ``status`` compares the latest observation with the target and with
     what the trajectory (or the straight line from the baseline at the adoption's start to the
     target on ``dueOn``) expects by then."""
@@ -185,8 +185,8 @@ class Aim(ReadBase, frozen=True):
     updated_at: dt.datetime
 
 
-class AimPage(ReadBase, frozen=True):
-    items: list[Aim]
+class AdoptionAimPage(ReadBase, frozen=True):
+    items: list[AdoptionAim]
     next_cursor: str | None
 
 

@@ -47,9 +47,9 @@ from service.errors import (
 from service.outcomes import queries
 from service.outcomes.queries import AimRow, MeasureRow, SeriesRow
 from service.outcomes.schemas import (
+    AdoptionAim,
+    AdoptionAimCreate,
     AdoptionSpc,
-    Aim,
-    AimCreate,
     AimStatus,
     MeasureCreate,
     MeasureUpdate,
@@ -278,7 +278,7 @@ def aim_direction(row: AimRow) -> int:
     return DIRECTIONS.get(row.improvement_direction, 0)
 
 
-def judge_aim(row: AimRow) -> Aim:
+def judge_aim(row: AimRow) -> AdoptionAim:
     """The aim with its status against its latest observation."""
     status: AimStatus = "no_data"
     expected: float | None = None
@@ -294,7 +294,7 @@ def judge_aim(row: AimRow) -> Aim:
             status = "on_track"
         else:
             status = "off_track"
-    return Aim(
+    return AdoptionAim(
         id=row.id,
         adoption_id=row.adoption_id,
         measure_code=row.measure_code,
@@ -312,8 +312,8 @@ def judge_aim(row: AimRow) -> Aim:
 
 
 async def create_aim(
-    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AimCreate
-) -> Aim:
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdoptionAimCreate
+) -> AdoptionAim:
     adoption = await _adoption(conn, adoption_id)
     await require_cover(conn, principal, adoption["site_code"])
     errors: list[FieldError] = []
