@@ -75,6 +75,7 @@ class InnovationMeta(msgspec.Struct, kw_only=True):
 class AdoptionMeta(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     innovation_id: uuid.UUID
+    title: str
     adoption_count: int
     core_components: list[dict[str, object]]
 
@@ -110,7 +111,7 @@ WHERE i.id = $1
 """
 
 ADOPTION_META = """
-SELECT a.id, a.innovation_id, i.adoption_count, i.core_components
+SELECT a.id, a.innovation_id, i.title, i.adoption_count, i.core_components
 FROM adoptions a
 JOIN innovations i ON i.id = a.innovation_id
 WHERE a.id = $1

@@ -103,8 +103,7 @@ async def adoption_lineage(
     with graph.no_gc():
         g = graph.assemble(view, found.links, meta.innovation_id)
     if fmt != "json":
-        title = f"Adoption {adoption_id}"
-        return await _render(conn, fmt, meta.innovation_id, title, g)
+        return await _render(conn, fmt, meta.innovation_id, meta.title, g)
     paths = variant = None
     truncated = False
     if upstream:

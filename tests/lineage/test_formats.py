@@ -66,6 +66,8 @@ async def test_prov_json_loads_with_the_prov_package(client: httpx.AsyncClient, 
     assert {str(rec.identifier) for rec in doc.get_records(prov.model.ProvActivity)} == {
         f"adoption:{s.a[k]}" for k in "ABCDH"
     }
+    innovation = next(e for e in doc.get_records(prov.model.ProvEntity) if str(e.identifier) == f"innovation:{s.x}")
+    assert set(innovation.get_attribute("prov:label")) == {"Virtual wards"}
 
 
 async def test_geojson(client: httpx.AsyncClient, reader, spread: Spread) -> None:
@@ -162,3 +164,16 @@ async def test_negotiation(client: httpx.AsyncClient, reader, spread: Spread) ->
     r = await client.get(f"{url}?format=mermaid", headers={**reader, "Accept": "application/json"})
     assert r.headers["content-type"].startswith("text/plain")
     assert r.headers["vary"] == "Accept"
+
+
+async def test_adoption_lineage_formats(client: httpx.AsyncClient, reader, spread: Spread) -> None:
+    s = spread
+    url = f"/v1/adoptions/{s.a['H']}/lineage?direction=upstream"
+    r = await client.get(f"{url}&format=mermaid", headers=reader)
+    lines = r.text.splitlines()
+    assert lines[0] == "%% Virtual wards: how it spread (Spread lineage)"
+    assert len([line for line in lines if line.startswith("    n") and "[" in line]) == 5
+    assert len([line for line in lines if "-->" in line]) == 5
+    r = await client.get(url, headers={**reader, "Accept": "application/geo+json"})
+    features = r.json()["features"]
+    assert sorted(f["properties"]["kind"] for f in features) == ["adoption"] * 5 + ["learnedFrom"] * 5
