@@ -50,9 +50,14 @@ def _c(v: float) -> str:
 
 
 def _nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round-numbered ticks between ``low`` and ``high``; just the two ends when floats run out."""
     raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if not (math.isfinite(raw) and raw > 0):
+        return [low, high]
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), 10 * magnitude)
+    if not (step > 0 and math.isfinite(low / step) and math.isfinite(high / step)):
+        return [low, high]
     first, last = math.ceil(low / step), math.floor(high / step)
     if last - first > 20:
         return [low, high]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import xml.etree.ElementTree as ET
 
 import httpx
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from service.campaigns.schemas import Campaign, Progress
+from service.campaigns.svg import render_progress_svg
 from tests.campaigns import rows
 from tests.campaigns.api import commit, make_campaign
 
@@ -240,3 +246,59 @@ async def test_progress_input_problems(client: httpx.AsyncClient, national, admi
         r = await client.get(f"{url}?{query}", headers=admin)
         assert r.status_code == 422, query
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=-1e15, max_value=1e15, allow_nan=False), min_size=0, max_size=30),
+    target=st.floats(min_value=1e-6, max_value=1e12),
+    name=st.text(max_size=40),
+    as_of_days=st.integers(min_value=-400, max_value=4000),
+)
+def test_svg_always_parses(values: list[float], target: float, name: str, as_of_days: int) -> None:
+    """Any series, target, name and date draws a well-formed document (no DB: the renderer alone)."""
+    start = dt.date(2024, 1, 1)
+    campaign = msgspec.convert(
+        {
+            "id": "00000000-0000-0000-0000-000000000001",
+            "name": name or "x",
+            "description": "",
+            "kind": "campaign",
+            "leadPartner": "p",
+            "leadPartnerId": "00000000-0000-0000-0000-000000000002",
+            "innovationIds": [],
+            "startsOn": "2024-01-01",
+            "endsOn": "2026-12-31",
+            "aim": {"measureCode": "M_X", "baseline": 0, "target": target, "dueOn": "2026-06-30"},
+            "milestones": [{"on": "2025-01-01", "target": max(target / 2, 1e-6)}],
+            "status": "active",
+            "commitmentCount": 0,
+            "createdAt": "2024-01-01T00:00:00Z",
+            "updatedAt": "2024-01-01T00:00:00Z",
+        },
+        Campaign,
+    )
+    cumulative = list(itertools.accumulate(values))
+    progress = msgspec.convert(
+        {
+            "campaignId": str(campaign.id),
+            "measureCode": "M_X",
+            "asOf": (start + dt.timedelta(days=as_of_days)).isoformat(),
+            "period": "month",
+            "overall": {
+                "value": cumulative[-1] if cumulative else 0,
+                "target": target,
+                "expectedByNow": target / 3,
+                "status": "off_track",
+                "projectedCompletion": None,
+            },
+            "sites": [],
+            "series": [
+                {"periodStart": f"{2024 + i // 12}-{i % 12 + 1:02d}-01", "value": v, "expected": 0}
+                for i, v in enumerate(cumulative)
+            ],
+        },
+        Progress,
+    )
+    root = ET.fromstring(render_progress_svg(progress, campaign, unit="<people>"))  # noqa: S314 (our own SVG)
+    assert root.tag == f"{SVG}svg"
