@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +24,11 @@ def migrations_dir() -> Path:
 
 
 def alembic_config() -> Config:
+    # Revision files import migrations._sql; make the folder's parent importable wherever
+    # `spread` runs from (env.py does the same when Alembic runs it).
+    parent = str(migrations_dir().parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     return cfg

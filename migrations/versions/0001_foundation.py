@@ -66,6 +66,8 @@ def upgrade() -> None:
             request_id    text
         );
         CREATE INDEX changes_entity_idx ON changes (entity, entity_id, seq);
+        -- The feed's order: (txid, seq). See service/changes/queries.py for why not seq alone.
+        CREATE INDEX changes_feed_idx ON changes (txid, seq);
 
         -- snake_case row keys -> camelCase API keys, so the feed speaks the API's language.
         CREATE FUNCTION spread_camel(key text) RETURNS text

@@ -61,8 +61,13 @@ def _c(v: float) -> str:
 def _nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round-numbered ticks between ``low`` and ``high`` (at most 20, even when floats run out)."""
     raw = (high - low) / count
+    if not math.isfinite(raw) or raw <= 0:
+        return [low, high]
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    # Subnormal spans can leave no candidate step: fall back to the two ends.
+    step = next((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), 0.0)
+    if step <= 0 or not math.isfinite(step):
+        return [low, high]
     first, last = math.ceil(low / step), math.floor(high / step)
     if last - first > 20:
         return [low, high]

@@ -13,18 +13,26 @@ _COLUMNS = """
     c.entity, c.entity_id, c.action, c.before, c.after, c.request_id
 """
 
-# The feed shows only rows whose transaction is older than every transaction still running
-# (txid < snapshot xmin). A row with a lower seq can commit after one with a higher seq; hiding
-# rows that might still be joined by such a late committer means a poller using `after` never
-# skips a change. The price is a short lag while a long transaction runs.
+# The feed is ordered by (txid, seq) and shows only rows whose transaction is older than
+# every transaction still running (txid < snapshot xmin). Every transaction with a txid below
+# xmin has finished, and any change that appears later belongs to a transaction with a txid at
+# or above it, so a poller that resumes after the last (txid, seq) it saw never skips a change
+# and never sees one twice. Ordering by seq alone would not do: a transaction can take a lower
+# seq than another yet commit after it. `after` is a seq the caller saw; its position is looked
+# up. The price is a short lag while any transaction on the server runs long.
 FEED = f"""
+WITH start AS (
+    -- the position of the change numbered `after` (or of the closest one before it)
+    SELECT coalesce(max(p.txid), '0'::xid8) AS txid, coalesce(max(p.seq), 0) AS seq
+    FROM (SELECT c0.txid, c0.seq FROM changes c0 WHERE c0.seq <= $1 ORDER BY c0.seq DESC LIMIT 1) p
+)
 SELECT {_COLUMNS}
-FROM changes c
-WHERE c.seq > $1
+FROM changes c, start
+WHERE (c.txid, c.seq) > (start.txid, start.seq)
   AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
   AND ($2::text IS NULL OR c.entity = $2)
   AND ($3::text IS NULL OR c.entity_id = $3)
-ORDER BY c.seq
+ORDER BY c.txid, c.seq
 LIMIT $4
 """
 
