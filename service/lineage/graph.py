@@ -63,7 +63,7 @@ def _node_key(r: NodeRow) -> tuple[int, Any, int]:
     return (r.generation, r.started_on, r.id.int)
 
 
-def assemble(rows: list[NodeRow], links: list[LinkRow], innovation_id: uuid.UUID) -> Graph:
+def assemble(rows: list[NodeRow], links: list[LinkRow]) -> Graph:
     """Nodes (by generation, start, id) and edges (by learner, then source) over ``rows``;
     the edges are the links whose learner and source are both nodes."""
     rows = sorted(rows, key=_node_key)
@@ -117,7 +117,7 @@ def assemble(rows: list[NodeRow], links: list[LinkRow], innovation_id: uuid.UUID
             stage=r.stage,  # type: ignore[arg-type]
             started_on=r.started_on,
             is_origin=r.is_origin,
-            is_root=r.generation == 1 and r.innovation_id == innovation_id,
+            is_root=r.generation == 1,  # only the innovation's own adoptions have generation >= 1
             generation=r.generation,
             adaptation_count=r.adaptation_count,
             direct_learners=len(learners[i]),
@@ -128,10 +128,12 @@ def assemble(rows: list[NodeRow], links: list[LinkRow], innovation_id: uuid.UUID
     return Graph(rows=rows, nodes=nodes, edges=edges, links=pairs)
 
 
-def stats(graph: Graph, innovation_id: uuid.UUID) -> LineageStats:
+def stats(graph: Graph) -> LineageStats:
     """Spread statistics over the innovation's own adoptions in the graph (generation 0 left out)."""
     rows, nodes = graph.rows, graph.nodes
-    own = [i for i, r in enumerate(rows) if r.innovation_id == innovation_id]
+    # Own adoptions are exactly those of generation >= 1 (other innovations' nodes are 0); an
+    # int test, where comparing UUIDs of two classes (asyncpg's and the path's) runs in Python.
+    own = [i for i, r in enumerate(rows) if r.generation > 0]
     max_generation = max((rows[i].generation for i in own), default=0)
     generations = [0] * max_generation
     for i in own:
@@ -141,7 +143,7 @@ def stats(graph: Graph, innovation_id: uuid.UUID) -> LineageStats:
     tempo: dict[int, list[int]] = {}
     for edge, (i, j) in zip(graph.edges, graph.links, strict=True):
         channels[edge.channel] = channels.get(edge.channel, 0) + 1
-        if rows[j].innovation_id == innovation_id:
+        if rows[j].generation > 0:
             tempo.setdefault(rows[j].generation, []).append((rows[j].started_on - rows[i].started_on).days)
 
     roots = [i for i in own if nodes[i].is_root]

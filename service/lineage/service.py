@@ -50,11 +50,9 @@ async def innovation_lineage(
     if len(found.nodes) > queries.MAX_NODES:
         raise _too_large("`depth` (generations from the roots), `region` (e.g. region=Y56) or `since` (a date)")
     with graph.no_gc():
-        g = graph.assemble(found.nodes, found.links, innovation_id)
+        g = graph.assemble(found.nodes, found.links)
         if fmt == "json":
-            return InnovationLineage(
-                innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g, innovation_id)
-            )
+            return InnovationLineage(innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g))
     return await _render(conn, fmt, innovation_id, meta.title, g)
 
 
@@ -101,7 +99,7 @@ async def adoption_lineage(
         or (downstream and r.steps_down is not None and r.steps_down <= limit)
     ]
     with graph.no_gc():
-        g = graph.assemble(view, found.links, meta.innovation_id)
+        g = graph.assemble(view, found.links)
     if fmt != "json":
         return await _render(conn, fmt, meta.innovation_id, meta.title, g)
     paths = variant = None
