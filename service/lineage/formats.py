@@ -137,54 +137,87 @@ def prov(
     return _encode(document)
 
 
-def _point(n: LineageNode) -> list[float] | None:
-    if n.site.latitude is None or n.site.longitude is None:
-        return None
-    return [n.site.longitude, n.site.latitude]
+class _Point(msgspec.Struct, gc=False):
+    type: str
+    coordinates: tuple[float, float]
+
+
+class _Line(msgspec.Struct, gc=False):
+    type: str
+    coordinates: tuple[tuple[float, float], tuple[float, float]]
+
+
+class _AdoptionProperties(msgspec.Struct, gc=False, rename="camel"):
+    kind: str
+    adoption_id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+    site_name: str
+    stage: str
+    generation: int
+    started_on: dt.date
+    is_root: bool
+
+
+class _LinkProperties(msgspec.Struct, gc=False):
+    kind: str
+    from_: uuid.UUID = msgspec.field(name="from")
+    to: uuid.UUID | None = None
+    channel: str = ""
+    on: dt.date | None = None
+
+
+class _Feature(msgspec.Struct, gc=False):
+    type: str
+    id: str
+    geometry: _Point | _Line | None
+    properties: _AdoptionProperties | _LinkProperties
+
+
+class _FeatureCollection(msgspec.Struct, rename="camel"):
+    type: str
+    innovation_id: uuid.UUID  # a GeoJSON foreign member
+    features: list[_Feature]
 
 
 def geojson(innovation_id: uuid.UUID, nodes: list[LineageNode], edges: list[LineageEdge]) -> bytes:
-    """The graph as a GeoJSON FeatureCollection of Points (sites) and LineStrings (links)."""
-    features: list[dict[str, Any]] = []
-    where: dict[uuid.UUID, list[float] | None] = {}
+    """The graph as a GeoJSON FeatureCollection of Points (sites) and LineStrings (links).
+    Structs rather than dicts: ~23,000 features for a 10,000-node spread build and encode faster."""
+    features: list[_Feature] = []
+    where: dict[uuid.UUID, tuple[float, float] | None] = {}
     for n in nodes:
-        point = _point(n)
+        lat, lon = n.site.latitude, n.site.longitude
+        point = (lon, lat) if lat is not None and lon is not None else None
         where[n.adoption_id] = point
         features.append(
-            {
-                "type": "Feature",
-                "id": str(n.adoption_id),
-                "geometry": {"type": "Point", "coordinates": point} if point else None,
-                "properties": {
-                    "kind": "adoption",
-                    "adoptionId": str(n.adoption_id),
-                    "innovationId": str(n.innovation_id),
-                    "siteCode": n.site.code,
-                    "siteName": n.site.name,
-                    "stage": n.stage,
-                    "generation": n.generation,
-                    "startedOn": n.started_on.isoformat(),
-                    "isRoot": n.is_root,
-                },
-            }
+            _Feature(
+                type="Feature",
+                id=str(n.adoption_id),
+                geometry=_Point("Point", point) if point else None,
+                properties=_AdoptionProperties(
+                    kind="adoption",
+                    adoption_id=n.adoption_id,
+                    innovation_id=n.innovation_id,
+                    site_code=n.site.code,
+                    site_name=n.site.name,
+                    stage=n.stage,
+                    generation=n.generation,
+                    started_on=n.started_on,
+                    is_root=n.is_root,
+                ),
+            )
         )
     for e in edges:
         a, b = where.get(e.from_), where.get(e.to)
         features.append(
-            {
-                "type": "Feature",
-                "id": f"{e.from_}>{e.to}",
-                "geometry": {"type": "LineString", "coordinates": [a, b]} if a and b else None,
-                "properties": {
-                    "kind": "learnedFrom",
-                    "from": str(e.from_),
-                    "to": str(e.to),
-                    "channel": e.channel,
-                    "on": e.on.isoformat() if e.on else None,
-                },
-            }
+            _Feature(
+                type="Feature",
+                id=f"{e.from_}>{e.to}",
+                geometry=_Line("LineString", (a, b)) if a and b else None,
+                properties=_LinkProperties(kind="learnedFrom", from_=e.from_, to=e.to, channel=e.channel, on=e.on),
+            )
         )
-    return _encode({"type": "FeatureCollection", "innovationId": str(innovation_id), "features": features})
+    return _encode(_FeatureCollection(type="FeatureCollection", innovation_id=innovation_id, features=features))
 
 
 def _label(text: str) -> str:

@@ -172,18 +172,20 @@ adapted AS (
     GROUP BY ad.adoption_id
 ),"""
 
+
 # $1 innovation, $2 depth cap, $3 stage, $4 region, $5 since, $6 node limit.
 # Filters pick nodes; generations stay those of the whole spread.
-INNOVATION_GRAPH = (
-    "WITH RECURSIVE"
-    + _WALK
-    + f""",
+def _innovation_graph(sites: str) -> str:
+    return (
+        "WITH RECURSIVE"
+        + _WALK
+        + f""",
 kept AS MATERIALIZED (
     SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, g.generation, {_SITE_COLUMNS},
            NULL::int AS steps_up, NULL::int AS steps_down
     FROM gens g
     JOIN adoptions a ON a.id = g.id
-    JOIN sites st ON st.code = a.site_code
+    JOIN {sites} st ON st.code = a.site_code
     WHERE a.innovation_id = $1
       AND ($3::text IS NULL OR a.stage = $3)
       AND ($4::text IS NULL OR st.region_code = $4)
@@ -191,7 +193,9 @@ kept AS MATERIALIZED (
     LIMIT $6
 ),
 nodes AS (
-    SELECT * FROM kept
+    SELECT k.id, k.innovation_id, k.stage, k.started_on, k.is_origin, k.generation, k.site_code, k.site_name,
+           k.site_kind, k.region_code, k.icb_code, k.latitude, k.longitude, k.steps_up, k.steps_down
+    FROM kept k
     UNION ALL
     SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, 0, {_SITE_COLUMNS}, NULL::int, NULL::int
     FROM adoptions a
@@ -199,9 +203,18 @@ nodes AS (
     WHERE a.innovation_id <> $1
       AND a.id IN (SELECT s.source_adoption_id FROM kept k JOIN adoption_sources s ON s.adoption_id = k.id)
 ),"""
-    + _ADAPTED_BY_INNOVATION
-    + _OUTPUT
-)
+        + _ADAPTED_BY_INNOVATION
+        + _OUTPUT
+    )
+
+
+# The planner cannot see how many adoptions the walk yields and joins sites by index, one
+# probe per node; for a large spread one hash join over the sites table is faster (measured
+# 10 ms of 57 on 10,000 nodes). OFFSET 0 keeps the subquery from being flattened.
+_SITES_BY_HASH = """(SELECT code, name, kind, region_code, icb_code, latitude, longitude FROM sites OFFSET 0)"""
+LARGE_SPREAD = 2_000
+INNOVATION_GRAPH = _innovation_graph("sites")
+INNOVATION_GRAPH_LARGE = _innovation_graph(_SITES_BY_HASH)
 
 # Upstream of adoption $3 (innovation $1, cycle cap $2, node limit $4): every ancestor with its
 # fewest steps from the adoption; sources in an ancestor innovation are included but not
@@ -371,12 +384,14 @@ async def innovation_graph(
     conn: asyncpg.Connection,
     innovation_id: uuid.UUID,
     *,
+    adoption_count: int,
     cap: int,
     stage: str | None,
     region: str | None,
     since: dt.date | None,
 ) -> GraphRows:
-    records = await conn.fetch(INNOVATION_GRAPH, innovation_id, cap, stage, region, since, MAX_NODES + 1)
+    statement = INNOVATION_GRAPH_LARGE if adoption_count > LARGE_SPREAD else INNOVATION_GRAPH
+    records = await conn.fetch(statement, innovation_id, cap, stage, region, since, MAX_NODES + 1)
     return _graph(records)
 
 

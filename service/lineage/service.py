@@ -42,6 +42,7 @@ async def innovation_lineage(
     found = await queries.innovation_graph(
         conn,
         innovation_id,
+        adoption_count=meta.adoption_count,
         cap=queries.walk_cap(meta.adoption_count, depth),
         stage=stage,
         region=region,

@@ -24,7 +24,12 @@ def edge_set(s: Spread, edges: list[dict]) -> set[tuple[str, str, str]]:
     return {(s.name(e["from"]), s.name(e["to"]), e["channel"]) for e in edges}
 
 
-async def test_innovation_lineage_nodes_edges_and_stats(client: httpx.AsyncClient, reader, spread: Spread) -> None:
+@pytest.mark.parametrize("large", [False, True], ids=["index-joined-sites", "hash-joined-sites"])
+async def test_innovation_lineage_nodes_edges_and_stats(
+    client: httpx.AsyncClient, reader, spread: Spread, large: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if large:  # the statement used for spreads of over LARGE_SPREAD adoptions
+        monkeypatch.setattr(queries, "LARGE_SPREAD", 0)
     s = spread
     r = await client.get(f"/v1/innovations/{s.x}/lineage", headers=reader)
     assert r.status_code == 200, r.text
