@@ -415,13 +415,14 @@ async def _process(
         _check_alone(r, today)
 
     # Innovations, by id or slug; then lock them, so the look-ups below stay true until commit.
-    refs = {_innovation_key(r.report.innovation) for r in readable if r.report}
+    keys = {ref: _innovation_key(ref) for ref in {r.report.innovation for r in readable if r.report}}
+    refs = set(keys.values())
     ids = [uuid.UUID(ref) for ref in refs if _is_uuid(ref)]
     infos = await queries.resolve_innovations(conn, ids, sorted(refs))
     by_ref = {str(info.id): info for info in infos} | {info.slug: info for info in infos}
     for r in readable:
         assert r.report is not None
-        r.innovation = by_ref.get(_innovation_key(r.report.innovation))
+        r.innovation = by_ref.get(keys[r.report.innovation])
         if r.innovation is None:
             r.fail("innovation", f"no innovation has id or slug '{r.report.innovation}'")
     innovation_ids = sorted({info.id for info in infos})
@@ -554,12 +555,13 @@ async def _process(
                 ):
                     column.append(value)
                 changed = True
-        have = existing_adaptations.get(r.adoption_id, Counter())
+        have = existing_adaptations.get(r.adoption_id)
         for adaptation in rep.adaptations:
-            key = _adaptation_key(getattr(adaptation, f) for f in ADAPTATION_FIELDS)
-            if have[key] > 0:
-                have[key] -= 1
-                continue
+            if have:
+                key = _adaptation_key(getattr(adaptation, f) for f in ADAPTATION_FIELDS)
+                if have[key] > 0:
+                    have[key] -= 1
+                    continue
             item = {f: getattr(adaptation, f) for f in ADAPTATION_FIELDS}
             item["adoption_id"] = r.adoption_id
             item["innovation_id"] = inn.id
