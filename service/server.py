@@ -18,7 +18,6 @@ from litestar import Litestar
 
 from service.config import Settings, load_settings
 
-
 GRANIAN_LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -167,7 +167,9 @@ async def test_cors_and_gzip(db_dsn: str, make_key: KeyMaker) -> None:
         )
         assert r.status_code in (200, 204)
         assert r.headers["access-control-allow-origin"] == "https://front.nhs.example"
-        r = await c.get("/v1/sites?limit=200", headers={**headers, "Accept-Encoding": "gzip", "Origin": "https://front.nhs.example"})
+        r = await c.get(
+            "/v1/sites?limit=200", headers={**headers, "Accept-Encoding": "gzip", "Origin": "https://front.nhs.example"}
+        )
         assert r.status_code == 200
         assert r.headers.get("content-encoding") == "gzip"
         assert r.headers["access-control-allow-origin"] == "https://front.nhs.example"

@@ -56,7 +56,9 @@ def test_every_operation_is_documented(spec: dict) -> None:
                 problem = op["responses"]["401"]["content"]
                 assert "application/problem+json" in problem, f"{where}: 401 is problem+json"
             if "{" in path and path.startswith("/v1"):
-                assert "404" in op["responses"] or (method == "post" and path.endswith("/spc")), f"{where}: declares 404"
+                assert "404" in op["responses"] or (method == "post" and path.endswith("/spc")), (
+                    f"{where}: declares 404"
+                )
             if method in {"post", "put", "patch"} and "requestBody" in op:
                 assert "422" in op["responses"], f"{where}: declares 422"
 

@@ -29,6 +29,7 @@ Entity = Literal[
     "impediment",
     "breakthrough",
     "webhook",
+    "submission",
 ]
 
 
