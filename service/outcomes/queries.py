@@ -158,17 +158,19 @@ _OBS_COLUMNS = """id, adoption_id, measure_code, period, period_start, value, nu
 # One statement: unnest the batch, upsert on the natural key, and answer for every submitted
 # row. A row whose value, numerator and denominator are all unchanged is not touched (no new
 # version, no change-log entry); it is read back from the statement's snapshot instead.
-# `xmax = 0` on a returned row means it was inserted rather than updated.
+# `xmax = 0` on a returned row means it was inserted rather than updated. Each item carries its
+# adoption, so one statement serves one adoption's batch and a bulk submission's many adoptions
+# alike (the natural key must not repeat within a statement: callers send each key once).
 UPSERT_OBSERVATIONS = """
 WITH input AS (
-    SELECT u.measure_code, u.period, u.period_start, u.value, u.numerator, u.denominator, u.ord
-    FROM unnest($2::text[], $3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[])
-         WITH ORDINALITY AS u(measure_code, period, period_start, value, numerator, denominator, ord)
+    SELECT u.adoption_id, u.measure_code, u.period, u.period_start, u.value, u.numerator, u.denominator, u.ord
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[])
+         WITH ORDINALITY AS u(adoption_id, measure_code, period, period_start, value, numerator, denominator, ord)
 ),
 written AS (
     INSERT INTO observations AS o (adoption_id, measure_code, period, period_start, value, numerator, denominator,
                                    partner_id)
-    SELECT $1, i.measure_code, i.period, i.period_start, i.value, i.numerator, i.denominator, $8
+    SELECT i.adoption_id, i.measure_code, i.period, i.period_start, i.value, i.numerator, i.denominator, $8
     FROM input i ORDER BY i.ord
     ON CONFLICT (adoption_id, measure_code, period, period_start) DO UPDATE
        SET value = excluded.value, numerator = excluded.numerator, denominator = excluded.denominator,
@@ -178,7 +180,7 @@ written AS (
     RETURNING o.id, o.adoption_id, o.measure_code, o.period, o.period_start, o.value, o.numerator, o.denominator,
               o.created_at, o.updated_at, (o.xmax = 0) AS inserted
 )
-SELECT coalesce(w.id, o.id) AS id, $1::uuid AS adoption_id, i.measure_code, i.period, i.period_start,
+SELECT coalesce(w.id, o.id) AS id, i.adoption_id, i.measure_code, i.period, i.period_start,
        coalesce(w.value, o.value) AS value,
        CASE WHEN w.id IS NULL THEN o.numerator ELSE w.numerator END AS numerator,
        CASE WHEN w.id IS NULL THEN o.denominator ELSE w.denominator END AS denominator,
@@ -186,21 +188,22 @@ SELECT coalesce(w.id, o.id) AS id, $1::uuid AS adoption_id, i.measure_code, i.pe
        CASE WHEN w.id IS NULL THEN 'unchanged' WHEN w.inserted THEN 'created' ELSE 'updated' END AS outcome
 FROM input i
 LEFT JOIN written w
-       ON (w.measure_code, w.period, w.period_start) = (i.measure_code, i.period, i.period_start)
+       ON (w.adoption_id, w.measure_code, w.period, w.period_start)
+        = (i.adoption_id, i.measure_code, i.period, i.period_start)
 LEFT JOIN observations o
-       ON w.id IS NULL AND o.adoption_id = $1
-      AND (o.measure_code, o.period, o.period_start) = (i.measure_code, i.period, i.period_start)
+       ON w.id IS NULL
+      AND (o.adoption_id, o.measure_code, o.period, o.period_start)
+        = (i.adoption_id, i.measure_code, i.period, i.period_start)
 ORDER BY i.ord
 """
 
 
-async def upsert_observations(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[Any], partner_id: uuid.UUID | None
-) -> list[tuple[Observation, str]]:
-    """Upsert ``items`` (ObservationIn) for one adoption; each stored row with created/updated/unchanged."""
-    rows = await conn.fetch(
+async def _upsert(
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         UPSERT_OBSERVATIONS,
-        adoption_id,
+        adoption_ids,
         [o.measure_code for o in items],
         [o.period for o in items],
         [o.period_start for o in items],
@@ -209,7 +212,24 @@ async def upsert_observations(
         [o.denominator for o in items],
         partner_id,
     )
+
+
+async def upsert_observations(
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[Any], partner_id: uuid.UUID | None
+) -> list[tuple[Observation, str]]:
+    """Upsert ``items`` (ObservationIn) for one adoption; each stored row with created/updated/unchanged."""
+    rows = await _upsert(conn, [adoption_id] * len(items), items, partner_id)
     return [(msgspec.convert(r, Observation), r["outcome"]) for r in rows]
+
+
+async def upsert_observations_many(
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+) -> list[str]:
+    """Upsert ``items[i]`` (ObservationIn) for ``adoption_ids[i]``, many adoptions in one statement;
+    the outcome of each (created/updated/unchanged), in order."""
+    if not items:
+        return []
+    return [r["outcome"] for r in await _upsert(conn, adoption_ids, items, partner_id)]
 
 
 # Time order, keyset on (period_start, measure_code, period): observations_adoption_time_idx,

@@ -5,12 +5,21 @@ the batch; only a body that cannot be read at all (not UTF-8, not a JSON array, 
 with unknown columns) refuses the whole request. CSV cells are strings: ``learnedFrom`` is
 ``SITE:channel[:YYYY-MM-DD]`` entries separated by ``;`` (or a JSON array), ``adaptations``
 and ``observations`` are JSON arrays in a cell; empty cells count as absent.
+
+``observations`` in CSV: one cell holding a JSON array of the objects
+``POST /v1/adoptions/{id}/observations`` takes, quoted the CSV way (inner quotes doubled), e.g.
+``"[{""measureCode"":""AE_4HR"",""periodStart"":""2023-01-01"",""period"":""month"",""value"":0.87}]"``;
+every observation in the cell is for that row's adoption. That cell is read by the standard
+library's JSON reader, which also takes the ``NaN``, ``Infinity`` and out-of-range numbers a
+spreadsheet may export, so a non-finite value is reported as ``observations[i].value`` rather
+than as an unreadable cell.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, get_args
@@ -18,6 +27,7 @@ from typing import Any, get_args
 import msgspec
 
 from service.errors import BadRequestError, FieldError, InvalidInputError, PayloadTooLargeError
+from service.outcomes.schemas import Period
 from service.submissions.schemas import MAX_ROWS, Report
 from service.vocab import (
     CHANNELS,
@@ -89,6 +99,7 @@ _ALLOWED = {
     "fidelity": get_args(Fidelity),
     "goals": get_args(Goal),
     "reasons": get_args(Reason),
+    "period": get_args(Period),
 }
 
 
@@ -245,8 +256,9 @@ def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
     for name in _JSON_CELLS:
         if name in values:
             try:
-                values[name] = _any_decoder.decode(values[name])
-            except msgspec.DecodeError as exc:
+                cell = values[name]
+                values[name] = json.loads(cell) if name == "observations" else _any_decoder.decode(cell)
+            except (msgspec.DecodeError, ValueError, RecursionError) as exc:
                 errors.append(FieldError(field=name, detail=f"must be a JSON array ({exc})"))
     if errors:
         return RowInput(n, None, errors, external_id)

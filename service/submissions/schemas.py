@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from msgspec import Meta
 
 from service.adaptations.schemas import AdaptationCreate
 from service.adoptions.schemas import ExternalId, Notes, Reason
 from service.errors import FieldError
+from service.outcomes.schemas import ObservationIn
 from service.types import Base, ReadBase, SiteCode
 from service.vocab import Channel, Stage
 
@@ -50,8 +51,12 @@ class Report(Base, frozen=True):
     learned_from: Annotated[list[LearnedFrom], Meta(max_length=MAX_SOURCES)] = []
     adaptations: Annotated[list[AdaptationCreate], Meta(max_length=MAX_ADAPTATIONS)] = []
     observations: Annotated[
-        list[dict[str, Any]],
-        Meta(max_length=MAX_OBSERVATIONS, description="Accepted and ignored (with a warning) until outcomes land."),
+        list[ObservationIn],
+        Meta(
+            max_length=MAX_OBSERVATIONS,
+            description="Up to 1,000 values of measures for this row's adoption, as "
+            "`POST /v1/adoptions/{id}/observations` takes them (upserted by measure, period and periodStart).",
+        ),
     ] = []
     external_id: ExternalId | None = None
     notes: Notes | None = None

@@ -31,6 +31,8 @@ from service.adoptions.service import map_db_error
 from service.auth.schemas import Principal
 from service.db import Actor, write_transaction
 from service.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from service.outcomes import queries as outcome_queries
+from service.outcomes.service import check_observations
 from service.submissions import formats, queries
 from service.submissions.formats import RowInput
 from service.submissions.queries import ExistingAdoption, ExistingLink, InnovationInfo
@@ -107,6 +109,12 @@ async def submit(
                 raise ConflictError(
                     "Other writes to the same innovations kept colliding with this batch. Send it again."
                 ) from None
+        except asyncpg.ForeignKeyViolationError as exc:
+            if getattr(exc, "constraint_name", None) == "observations_measure_code_fkey":  # deleted meanwhile
+                raise InvalidInputError(
+                    "a measure named in the batch's observations no longer exists", field="observations"
+                ) from exc
+            raise map_db_error(exc, field="learnedFrom") from exc
         except asyncpg.PostgresError as exc:
             raise map_db_error(exc, field="learnedFrom") from exc
     raise ConflictError("This batch collided with a concurrent one using the same Idempotency-Key. Send it again.")
@@ -150,10 +158,6 @@ def _check_alone(r: _Row, today: dt.date) -> None:
         seen.add(lf.site_code)
         if lf.on is not None and lf.on > today:
             r.fail(f"{at}.on", f"{lf.on} is in the future")
-    if rep.observations:
-        r.warnings.append(
-            f"observations are not recorded yet (the outcomes feature has not landed): {len(rep.observations)} ignored"
-        )
 
 
 def _innovation_key(ref: str) -> str:
@@ -459,6 +463,16 @@ async def _process(
                 except InvalidInputError as exc:
                     r.errors.extend(exc.errors or [])
 
+    # Observations: the same rules and messages as POST /v1/adoptions/{id}/observations, named
+    # `observations[i].field`; the measures of the whole batch in one look-up.
+    codes = sorted({o.measure_code for r in readable if r.report for o in r.report.observations})
+    if codes:
+        measures = await outcome_queries.measures_meta(conn, codes)
+        for r in readable:
+            assert r.report is not None
+            for error in check_observations(r.report.observations, measures, today):
+                r.fail(f"observations{error.field}", error.detail)
+
     # Match each row to the adoption it updates; one row per adoption.
     reg = _Registry(
         await queries.adoptions_of(conn, innovation_ids),
@@ -579,6 +593,15 @@ async def _process(
     await queries.insert_links(conn, new_links)
     await queries.update_links(conn, changed_links)
     await queries.insert_adaptations(conn, adaptations, principal.partner_id)
+    # Observations after the adoptions they belong to: one upsert for the whole batch. A row whose
+    # adoption is unchanged but whose observations are not counts as updated.
+    observed = [(r, o) for r in live if r.report is not None for o in r.report.observations]
+    outcomes = await outcome_queries.upsert_observations_many(
+        conn, [r.adoption_id for r, _ in observed], [o for _, o in observed], principal.partner_id
+    )
+    for (r, _), outcome in zip(observed, outcomes, strict=True):
+        if outcome != "unchanged" and r.status == "unchanged":
+            r.status = "updated"
 
     results = [_result(r) for r in rows]
     counts = Counter(r.status for r in results)

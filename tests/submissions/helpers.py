@@ -109,6 +109,15 @@ async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     }
 
 
+async def measure(conn: asyncpg.Connection, code: str = "AE_4HR", unit: str = "proportion") -> None:
+    await conn.execute(
+        "INSERT INTO measures (code, name, unit, improvement_direction) VALUES ($1, $2, $3, 'increase')",
+        code,
+        f"Measure {code}",
+        unit,
+    )
+
+
 def report(site: str, started: str = "2022-03-01", stage: str = "piloting", **extra: Any) -> dict[str, Any]:
     return {"innovation": "virtual-wards-for-frailty", "siteCode": site, "stage": stage, "startedOn": started, **extra}
 

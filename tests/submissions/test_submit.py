@@ -333,15 +333,6 @@ async def test_moving_start_dates_keeps_lineage_valid(client: httpx.AsyncClient,
     assert (await adoption_at(conn, inn, "RW6"))["started_on"] == dt.date(2023, 3, 1)
 
 
-async def test_observations_are_ignored_with_a_warning(client: httpx.AsyncClient, admin, conn) -> None:
-    await innovation(conn)
-    r = await submit(client, admin, [report("RQM", observations=[{"measure": "los", "period": "2022-04", "value": 3}])])
-    assert r.status_code == 201, r.text
-    assert r.json()["rows"][0]["warnings"] == [
-        "observations are not recorded yet (the outcomes feature has not landed): 1 ignored"
-    ]
-
-
 async def test_innovation_by_id_and_several_innovations(client: httpx.AsyncClient, admin, conn) -> None:
     first = await innovation(conn)
     second = await innovation(conn, slug="digital-front-door", origin="RQM")
