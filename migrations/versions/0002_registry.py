@@ -88,8 +88,12 @@ def upgrade() -> None:
         END $$;
         CREATE TRIGGER sites_derive BEFORE INSERT OR UPDATE ON sites
             FOR EACH ROW EXECUTE FUNCTION spread_sites_derive();
-        CREATE TRIGGER sites_changes AFTER INSERT OR UPDATE OR DELETE ON sites
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('site', 'code');
+        CREATE TRIGGER sites_changes_insert AFTER INSERT ON sites REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('site', 'code');
+        CREATE TRIGGER sites_changes_update AFTER UPDATE ON sites REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('site', 'code');
+        CREATE TRIGGER sites_changes_delete AFTER DELETE ON sites REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('site', 'code');
 
         CREATE TABLE partner_sites (
             partner_id  uuid NOT NULL REFERENCES partners (id),
@@ -144,8 +148,12 @@ def upgrade() -> None:
         CREATE INDEX innovations_origin_idx ON innovations (origin_site_code);
         CREATE INDEX innovations_derived_idx ON innovations (derived_from_id) WHERE derived_from_id IS NOT NULL;
         CREATE INDEX innovations_themes_idx ON innovations USING gin (themes);
-        CREATE TRIGGER innovations_changes AFTER INSERT OR UPDATE OR DELETE ON innovations
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('innovation', 'id', 'adoption_count', 'site_count');
+        CREATE TRIGGER innovations_changes_insert AFTER INSERT ON innovations REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('innovation', 'id', 'adoption_count', 'site_count');
+        CREATE TRIGGER innovations_changes_update AFTER UPDATE ON innovations REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('innovation', 'id', 'adoption_count', 'site_count');
+        CREATE TRIGGER innovations_changes_delete AFTER DELETE ON innovations REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('innovation', 'id', 'adoption_count', 'site_count');
 
         CREATE TABLE adoptions (
             id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -174,8 +182,12 @@ def upgrade() -> None:
         CREATE INDEX adoptions_stage_idx ON adoptions (stage, innovation_id);
         ALTER TABLE innovations ADD CONSTRAINT innovations_derived_from_adoption_fkey
             FOREIGN KEY (derived_from_adoption_id) REFERENCES adoptions (id);
-        CREATE TRIGGER adoptions_changes AFTER INSERT OR UPDATE OR DELETE ON adoptions
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('adoption', 'id');
+        CREATE TRIGGER adoptions_changes_insert AFTER INSERT ON adoptions REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption', 'id');
+        CREATE TRIGGER adoptions_changes_update AFTER UPDATE ON adoptions REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption', 'id');
+        CREATE TRIGGER adoptions_changes_delete AFTER DELETE ON adoptions REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption', 'id');
 
         -- Read-only counts kept on the innovation so "sort by adoptionCount" is an index scan.
         -- Statement-level with a transition table: one UPDATE per statement, not per row.
@@ -235,8 +247,12 @@ def upgrade() -> None:
             CONSTRAINT adoption_sources_not_self CHECK (adoption_id <> source_adoption_id)
         );
         CREATE INDEX adoption_sources_source_idx ON adoption_sources (source_adoption_id, adoption_id);
-        CREATE TRIGGER adoption_sources_changes AFTER INSERT OR UPDATE OR DELETE ON adoption_sources
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('adoption_source', 'id');
+        CREATE TRIGGER adoption_sources_changes_insert AFTER INSERT ON adoption_sources REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_source', 'id');
+        CREATE TRIGGER adoption_sources_changes_update AFTER UPDATE ON adoption_sources REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_source', 'id');
+        CREATE TRIGGER adoption_sources_changes_delete AFTER DELETE ON adoption_sources REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_source', 'id');
 
         -- The innovation and its ancestors (derivedFrom chain), cycle-safe by UNION.
         CREATE FUNCTION spread_innovation_family_up(p_innovation uuid) RETURNS TABLE (id uuid)
@@ -343,8 +359,12 @@ def upgrade() -> None:
         CREATE INDEX adaptations_what_idx ON adaptations (innovation_id, what_modified);
         CREATE INDEX adaptations_fidelity_idx ON adaptations (innovation_id, fidelity);
         CREATE INDEX adaptations_goals_idx ON adaptations USING gin (goals);
-        CREATE TRIGGER adaptations_changes AFTER INSERT OR UPDATE OR DELETE ON adaptations
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('adaptation', 'id');
+        CREATE TRIGGER adaptations_changes_insert AFTER INSERT ON adaptations REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adaptation', 'id');
+        CREATE TRIGGER adaptations_changes_update AFTER UPDATE ON adaptations REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adaptation', 'id');
+        CREATE TRIGGER adaptations_changes_delete AFTER DELETE ON adaptations REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adaptation', 'id');
         """
     )
 

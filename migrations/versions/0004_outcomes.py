@@ -47,8 +47,12 @@ def upgrade() -> None:
         CREATE INDEX measures_innovation_idx ON measures (innovation_id, code) WHERE innovation_id IS NOT NULL;
         CREATE INDEX measures_dimension_idx ON measures (reaim_dimension, code);
         CREATE INDEX measures_direction_idx ON measures (improvement_direction, code);
-        CREATE TRIGGER measures_changes AFTER INSERT OR UPDATE OR DELETE ON measures
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('measure', 'code', 'created_by_partner_id');
+        CREATE TRIGGER measures_changes_insert AFTER INSERT ON measures REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('measure', 'code', 'created_by_partner_id');
+        CREATE TRIGGER measures_changes_update AFTER UPDATE ON measures REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('measure', 'code', 'created_by_partner_id');
+        CREATE TRIGGER measures_changes_delete AFTER DELETE ON measures REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('measure', 'code', 'created_by_partner_id');
 
         CREATE TABLE observations (
             id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -76,8 +80,12 @@ def upgrade() -> None:
         CREATE INDEX observations_adoption_time_idx ON observations (adoption_id, period_start, measure_code);
         CREATE INDEX observations_measure_idx ON observations (measure_code, adoption_id, period, period_start)
             INCLUDE (value);
-        CREATE TRIGGER observations_changes AFTER INSERT OR UPDATE OR DELETE ON observations
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('observation', 'id');
+        CREATE TRIGGER observations_changes_insert AFTER INSERT ON observations REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('observation', 'id');
+        CREATE TRIGGER observations_changes_update AFTER UPDATE ON observations REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('observation', 'id');
+        CREATE TRIGGER observations_changes_delete AFTER DELETE ON observations REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('observation', 'id');
 
         CREATE TABLE aims (
             id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -94,8 +102,12 @@ def upgrade() -> None:
         );
         CREATE INDEX aims_adoption_idx ON aims (adoption_id, measure_code, created_at, id);
         CREATE INDEX aims_measure_idx ON aims (measure_code, adoption_id);
-        CREATE TRIGGER aims_changes AFTER INSERT OR UPDATE OR DELETE ON aims
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('aim', 'id');
+        CREATE TRIGGER aims_changes_insert AFTER INSERT ON aims REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('aim', 'id');
+        CREATE TRIGGER aims_changes_update AFTER UPDATE ON aims REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('aim', 'id');
+        CREATE TRIGGER aims_changes_delete AFTER DELETE ON aims REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('aim', 'id');
         """
     )
 

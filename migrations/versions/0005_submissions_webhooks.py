@@ -43,8 +43,12 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_created_idx ON webhooks (created_at, id);
 -- The secret, the target (URLs often embed tokens) and the worker's cursor stay out of the
 -- change feed, which every read key may see.
-CREATE TRIGGER webhooks_changes AFTER INSERT OR UPDATE OR DELETE ON webhooks
-    FOR EACH ROW EXECUTE FUNCTION spread_record_change('webhook', 'id', 'secret', 'url', 'seen_snapshot');
+CREATE TRIGGER webhooks_changes_insert AFTER INSERT ON webhooks REFERENCING NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('webhook', 'id', 'secret', 'url', 'seen_snapshot');
+CREATE TRIGGER webhooks_changes_update AFTER UPDATE ON webhooks REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('webhook', 'id', 'secret', 'url', 'seen_snapshot');
+CREATE TRIGGER webhooks_changes_delete AFTER DELETE ON webhooks REFERENCING OLD TABLE AS spread_old
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('webhook', 'id', 'secret', 'url', 'seen_snapshot');
 
 -- pending: queued, not tried yet; failed: the last attempt failed and another is scheduled;
 -- delivered; dead: retried for the whole retry window without success.

@@ -89,8 +89,12 @@ def upgrade() -> None:
         CREATE INDEX campaigns_status_idx ON campaigns (status, created_at DESC, id DESC);
         CREATE INDEX campaigns_lead_idx ON campaigns (lead_partner_id);
         CREATE INDEX campaigns_measure_idx ON campaigns (measure_code);
-        CREATE TRIGGER campaigns_changes AFTER INSERT OR UPDATE OR DELETE ON campaigns
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('campaign', 'id');
+        CREATE TRIGGER campaigns_changes_insert AFTER INSERT ON campaigns REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('campaign', 'id');
+        CREATE TRIGGER campaigns_changes_update AFTER UPDATE ON campaigns REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('campaign', 'id');
+        CREATE TRIGGER campaigns_changes_delete AFTER DELETE ON campaigns REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('campaign', 'id');
 
         CREATE TABLE campaign_innovations (
             campaign_id    uuid NOT NULL REFERENCES campaigns (id),
@@ -131,8 +135,12 @@ def upgrade() -> None:
             CONSTRAINT commitments_agreed_before_due CHECK (agreed_on <= due_on)
         );
         CREATE INDEX commitments_site_idx ON commitments (site_code, campaign_id);
-        CREATE TRIGGER commitments_changes AFTER INSERT OR UPDATE OR DELETE ON commitments
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('commitment', 'id');
+        CREATE TRIGGER commitments_changes_insert AFTER INSERT ON commitments REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('commitment', 'id');
+        CREATE TRIGGER commitments_changes_update AFTER UPDATE ON commitments REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('commitment', 'id');
+        CREATE TRIGGER commitments_changes_delete AFTER DELETE ON commitments REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('commitment', 'id');
 
         CREATE TABLE impediments (
             id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -157,8 +165,12 @@ def upgrade() -> None:
         );
         CREATE INDEX impediments_campaign_idx ON impediments (campaign_id, created_at DESC, id DESC);
         CREATE INDEX impediments_campaign_site_idx ON impediments (campaign_id, site_code);
-        CREATE TRIGGER impediments_changes AFTER INSERT OR UPDATE OR DELETE ON impediments
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('impediment', 'id');
+        CREATE TRIGGER impediments_changes_insert AFTER INSERT ON impediments REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('impediment', 'id');
+        CREATE TRIGGER impediments_changes_update AFTER UPDATE ON impediments REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('impediment', 'id');
+        CREATE TRIGGER impediments_changes_delete AFTER DELETE ON impediments REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('impediment', 'id');
 
         CREATE TABLE breakthroughs (
             id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -179,8 +191,12 @@ def upgrade() -> None:
         );
         CREATE INDEX breakthroughs_campaign_idx ON breakthroughs (campaign_id, celebrated_on DESC, id DESC);
         CREATE INDEX breakthroughs_search_idx ON breakthroughs USING gin (search_vector);
-        CREATE TRIGGER breakthroughs_changes AFTER INSERT OR UPDATE OR DELETE ON breakthroughs
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('breakthrough', 'id', 'search_vector');
+        CREATE TRIGGER breakthroughs_changes_insert AFTER INSERT ON breakthroughs REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('breakthrough', 'id', 'search_vector');
+        CREATE TRIGGER breakthroughs_changes_update AFTER UPDATE ON breakthroughs REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('breakthrough', 'id', 'search_vector');
+        CREATE TRIGGER breakthroughs_changes_delete AFTER DELETE ON breakthroughs REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('breakthrough', 'id', 'search_vector');
 
         -- A closed campaign is read-only, by any path.
         CREATE FUNCTION spread_campaign_open() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -103,7 +103,6 @@ def _check_source(family: str, cycle: str) -> str:
     return f"CREATE OR REPLACE FUNCTION spread_check_source() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$;"
 
 
-
 def upgrade() -> None:
     execute_script(
         """
@@ -120,8 +119,12 @@ def upgrade() -> None:
             created_at  timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX submissions_partner_idx ON submissions (partner_id, created_at DESC);
-        CREATE TRIGGER submissions_changes AFTER INSERT OR UPDATE OR DELETE ON submissions
-            FOR EACH ROW EXECUTE FUNCTION spread_record_change('submission', 'id');
+        CREATE TRIGGER submissions_changes_insert AFTER INSERT ON submissions REFERENCING NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('submission', 'id');
+        CREATE TRIGGER submissions_changes_update AFTER UPDATE ON submissions REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('submission', 'id');
+        CREATE TRIGGER submissions_changes_delete AFTER DELETE ON submissions REFERENCING OLD TABLE AS spread_old
+            FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('submission', 'id');
 
         CREATE TABLE submission_results (
             submission_id  uuid PRIMARY KEY REFERENCES submissions (id) ON DELETE CASCADE,
