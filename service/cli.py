@@ -352,20 +352,13 @@ def openapi_cmd(output: Path) -> None:
 
 # Commands contributed by resource packages register themselves here.
 def _register_extensions() -> None:
-    for module in (
-        "service.sites.cli",
-        "service.demo_cli",
-        "service.submissions.cli",
-        "service.webhooks.cli",
-        "service.lineage.cli",
-    ):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        mod.register(main)
+    from service.lineage import cli as lineage_cli
+    from service.sites import cli as sites_cli
+    from service.submissions import cli as submissions_cli
+    from service.webhooks import cli as webhooks_cli
+
+    for module in (sites_cli, lineage_cli, submissions_cli, webhooks_cli):
+        module.register(main)
 
 
 _register_extensions()
