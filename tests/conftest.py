@@ -1,7 +1,7 @@
 """Test fixtures: a real PostgreSQL, migrated once into a template, cloned per test.
 
 The server is ``TEST_DATABASE_URL`` if set, else PostgreSQL at 127.0.0.1:5432 if it answers,
-else an embedded PostgreSQL in ``.pytest-pg/``. Each test gets a fresh database cloned from
+else an embedded PostgreSQL in ``.pytest-pg/`` (``SPREAD_TEST_EMBEDDED=1`` forces that path). Each test gets a fresh database cloned from
 the template (reference sites included), so tests never see each other's rows. Names carry a
 random suffix, so several test runs can share one server.
 """
@@ -35,6 +35,10 @@ def _server_dsn() -> str:
     if explicit:
         return explicit
     local = "postgresql://postgres@127.0.0.1:5432/postgres"
+    if os.environ.get("SPREAD_TEST_EMBEDDED"):  # force the no-PostgreSQL-installed path
+        from service import embedded
+
+        return embedded.start(ROOT / ".pytest-pg")
 
     async def probe() -> bool:
         try:
