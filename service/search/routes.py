@@ -21,19 +21,13 @@ from service.search import queries
 from service.search.schemas import (
     DEFAULT_SEARCH_LIMIT,
     TOTAL_CAP,
-    Category,
-    Channel,
     DocType,
-    EvidenceLevel,
-    Fidelity,
-    InnovationStatus,
-    Nature,
     SearchResults,
     SimilarInnovations,
     SortOrder,
-    Stage,
 )
 from service.types import decode_cursor, encode_cursor
+from service.vocab import Category, Channel, EvidenceLevel, Fidelity, InnovationStatus, Nature, Stage
 
 ALL_TYPES: tuple[DocType, ...] = ("innovation", "adaptation", "site")
 CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$")]

@@ -12,53 +12,12 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
+from service.sites.schemas import SiteKind
 from service.types import ReadBase
+from service.vocab import Category, EvidenceLevel, Fidelity, InnovationStatus, Nature, Stage
 
 DocType = Literal["innovation", "adaptation", "site"]
 SortOrder = Literal["relevance", "newest", "mostAdopted"]
-Category = Literal[
-    "medical_device",
-    "in_vitro_diagnostic",
-    "pharmaceutical",
-    "digital",
-    "ai",
-    "education",
-    "models_of_care",
-    "estates_and_facilities",
-    "data_and_monitoring",
-    "other",
-]
-EvidenceLevel = Literal["idea", "local_evaluation", "multi_site_evaluation", "peer_reviewed", "national_guidance"]
-InnovationStatus = Literal["active", "retired", "superseded"]
-Stage = Literal["exploring", "planning", "piloting", "implementing", "sustaining", "discontinued"]
-Channel = Literal[
-    "peer_visit",
-    "learning_network",
-    "collaborative",
-    "community_of_practice",
-    "extension_agent",
-    "national_programme",
-    "publication",
-    "conference",
-    "direct_from_innovator",
-    "other",
-]
-Nature = Literal[
-    "tailoring",
-    "adding",
-    "removing",
-    "shortening",
-    "lengthening",
-    "substituting",
-    "reordering",
-    "integrating_other",
-    "integrating_into_other",
-    "repeating",
-    "loosening_structure",
-    "departing",
-]
-Fidelity = Literal["consistent", "inconsistent", "unknown"]
-SiteKind = Literal["region", "icb", "trust", "trust_site", "pcn", "gp_practice", "other"]
 
 Score = Annotated[float, Meta(description="Relevance: higher is better; comparable within one response only.")]
 
