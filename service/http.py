@@ -42,3 +42,26 @@ def created(body: T, location: str, version: int | None = None) -> Response[T]:
     if version is not None:
         headers["ETag"] = etag(version)
     return Response(content=body, status_code=HTTP_201_CREATED, headers=headers)
+
+
+def also_answers(*alternatives: tuple[str, str, str]) -> type[Any]:
+    """An ``operation_class`` declaring extra media types for the 200 answer.
+
+    Each alternative is ``(media type, OpenAPI type, description)``, e.g.
+    ``("text/plain", "string", "A Mermaid flowchart (format=mermaid)")``.
+    """
+    from dataclasses import dataclass
+
+    from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+
+    @dataclass
+    class _AlsoAnswers(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            content = getattr(ok, "content", None)
+            if content is None:
+                return
+            for media, kind, description in alternatives:
+                content[media] = OpenAPIMediaType(schema=Schema(type=OpenAPIType(kind), description=description))
+
+    return _AlsoAnswers

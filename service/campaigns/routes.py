@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -44,7 +42,7 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created, paged, record
 from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor, etag
 
 CampaignId = Annotated[uuid.UUID, PathParameter(description="Campaign id")]
@@ -515,16 +513,7 @@ observations of the campaign's measure on committed sites' adoptions of its inno
 """
 
 
-@dataclass
-class _JsonOrSvg(Operation):
-    """The progress operation also answers ``image/svg+xml`` (with ``format=svg``)."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if ok is not None and getattr(ok, "content", None) is not None:
-            ok.content["image/svg+xml"] = OpenAPIMediaType(  # type: ignore[union-attr]
-                schema=Schema(type=OpenAPIType.STRING, description="An SVG chart (with format=svg).")
-            )
+_JsonOrSvg = also_answers(("image/svg+xml", "string", "An SVG chart (with format=svg)."))
 
 
 @get(

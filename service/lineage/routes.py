@@ -17,6 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from service.db import Connection
 from service.errors import responses
+from service.http import also_answers
 from service.lineage import service
 from service.lineage.formats import MEDIA_TYPES
 from service.lineage.schemas import AdoptionLineage, Direction, Format, InnovationFamily, InnovationLineage
@@ -50,6 +51,12 @@ _FORMATS_NOTE = (
     "a 422 saying how to narrow it."
 )
 
+LINEAGE_FORMATS = also_answers(
+    ("application/provenance+json", "object", "W3C PROV-JSON (format=prov)"),
+    ("application/geo+json", "object", "A GeoJSON FeatureCollection (format=geojson)"),
+    ("text/plain", "string", "A Mermaid flowchart (format=mermaid)"),
+)
+
 
 def _format(request: Request[Any, Any, Any], fmt: str | None) -> str:
     """``format`` when given, else the best match for ``Accept`` (JSON when nothing better fits)."""
@@ -70,6 +77,7 @@ def _answer(body: Any, fmt: str) -> Response[Any]:
 @get(
     "/innovations/{id:uuid}/lineage",
     operation_id="GetInnovationLineage",
+    operation_class=LINEAGE_FORMATS,
     tags=["lineage"],
     summary="How an innovation spread",
     description="The whole spread of one innovation: adoptions (nodes) with their generation, learned-from "
@@ -103,6 +111,7 @@ async def innovation_lineage(
 @get(
     "/adoptions/{id:uuid}/lineage",
     operation_id="GetAdoptionLineage",
+    operation_class=LINEAGE_FORMATS,
     tags=["lineage"],
     summary="One adoption's place in the spread",
     description="Where this adoption came from (`upstream`), who learned from it (`downstream`), or both. "

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec import Example
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
 from service.analysis.schemas import VALUE_BOUND
@@ -28,7 +26,7 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created, paged, record
 from service.outcomes import insight, queries, service
 from service.outcomes.schemas import (
     MAX_OBSERVATIONS,
@@ -342,16 +340,7 @@ async def list_aims(
 # --- SPC of an adoption ----------------------------------------------------------------------
 
 
-@dataclass
-class _JsonOrSvg(Operation):
-    """The chart operation also answers ``image/svg+xml`` (with ``format=svg``)."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if ok is not None and getattr(ok, "content", None) is not None:
-            ok.content["image/svg+xml"] = OpenAPIMediaType(  # type: ignore[union-attr]
-                schema=Schema(type=OpenAPIType.STRING, description="An SVG document (with format=svg).")
-            )
+_JsonOrSvg = also_answers(("image/svg+xml", "string", "An SVG document (with format=svg)."))
 
 
 @get(
