@@ -14,7 +14,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from service.errors import InvalidInputError, PreconditionFailedError
@@ -142,3 +142,23 @@ class _JSONBodyOf:
 
 
 JSONBodyOf = _JSONBodyOf
+
+
+# --- shared request parameters --------------------------------------------------------------
+
+IfMatchHeader = Annotated[
+    str | None, HeaderParameter(name="If-Match", max_length=200, required=False, description="ETag from a GET")
+]
+# Constraints for a site-code query parameter: QueryParameter(..., **CODE_QUERY).
+CODE_QUERY: dict[str, Any] = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    """Decode a ``[timestamp, id]`` keyset cursor; 422 naming ``cursor`` when it is not one."""
+    decoded = decode_cursor(cursor, 2)
+    if decoded is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(decoded[0])), uuid.UUID(str(decoded[1]))
+    except ValueError:
+        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None

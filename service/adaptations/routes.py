@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from service.adaptations import queries, service
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationPage, AdaptationUpdate
@@ -18,17 +17,24 @@ from service.auth.schemas import Principal
 from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
-from service.errors import InvalidInputError, NotFoundError, responses
+from service.errors import NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations.queries import exists as innovation_exists
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    CODE_QUERY,
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_time_cursor,
+    encode_cursor,
+)
 from service.vocab import Fidelity, Goal, Nature, WhatModified
 
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
 AdaptationId = Annotated[uuid.UUID, PathParameter(description="Adaptation id")]
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
-CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 
 CREATE_EXAMPLE = Example(
     summary="Huddle moved online for a rural site",
@@ -48,16 +54,6 @@ CREATE_EXAMPLE = Example(
         "reasons": ["organisation"],
     },
 )
-
-
-def _after(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    decoded = decode_cursor(cursor, 2)
-    if decoded is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(decoded[0]), uuid.UUID(str(decoded[1]))
-    except (TypeError, ValueError):
-        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None
 
 
 def _page(request: Request[Any, Any, Any], items: list[Adaptation], limit: int) -> Response[AdaptationPage]:
@@ -99,7 +95,7 @@ async def list_adoption_adaptations(
     cursor: CursorQuery = None,
 ) -> Response[AdaptationPage]:
     """What this site changed, oldest first."""
-    items = await queries.list_for_adoption(conn, id, _after(cursor), limit)
+    items = await queries.list_for_adoption(conn, id, decode_time_cursor(cursor), limit)
     if not items and not await adoption_exists(conn, id):
         raise NotFoundError(f"no adoption has id {id}")
     return _page(request, items, limit)
@@ -120,7 +116,7 @@ async def list_innovation_adaptations(
     what_modified: Annotated[WhatModified | None, QueryParameter(name="whatModified")] = None,
     fidelity: Annotated[Fidelity | None, QueryParameter()] = None,
     goal: Annotated[Goal | None, QueryParameter()] = None,
-    region: Annotated[str | None, QueryParameter(description="Adopting site's region", **CODE)] = None,
+    region: Annotated[str | None, QueryParameter(description="Adopting site's region", **CODE_QUERY)] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response[AdaptationPage]:
@@ -132,7 +128,7 @@ async def list_innovation_adaptations(
         "goal": goal,
         "region": region.upper() if region else None,
     }
-    items = await queries.list_for_innovation(conn, id, filters, _after(cursor), limit)
+    items = await queries.list_for_innovation(conn, id, filters, decode_time_cursor(cursor), limit)
     if not items and not await innovation_exists(conn, id):
         raise NotFoundError(f"no innovation has id {id}")
     return _page(request, items, limit)
@@ -170,7 +166,7 @@ async def update_adaptation(
     data: JSONBodyOf[
         AdaptationUpdate, Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."})
     ],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Adaptation]:
     """Partial update; honours If-Match."""
     adaptation, version = await service.update_adaptation(conn, actor, principal, id, data, if_match)
@@ -189,7 +185,7 @@ async def delete_adaptation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdaptationId,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> None:
     """Remove an adaptation; its last state stays in the change log and its history."""
     await service.delete_adaptation(conn, actor, principal, id, if_match)

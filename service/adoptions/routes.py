@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from service.adoptions import queries, service
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionPage, AdoptionUpdate, SourceIn
@@ -20,13 +20,20 @@ from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations.queries import exists as innovation_exists
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    CODE_QUERY,
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from service.vocab import Stage
 
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
-CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 
 CREATE_EXAMPLE = Example(
     summary="A trust that learned by a peer visit",
@@ -54,9 +61,9 @@ async def list_adoptions(
     conn: NamedDependency[Connection],
     id: InnovationId,
     stage: Annotated[Stage | None, QueryParameter()] = None,
-    region: Annotated[str | None, QueryParameter(**CODE)] = None,
-    icb: Annotated[str | None, QueryParameter(**CODE)] = None,
-    site: Annotated[str | None, QueryParameter(**CODE)] = None,
+    region: Annotated[str | None, QueryParameter(**CODE_QUERY)] = None,
+    icb: Annotated[str | None, QueryParameter(**CODE_QUERY)] = None,
+    site: Annotated[str | None, QueryParameter(**CODE_QUERY)] = None,
     since: Annotated[dt.date | None, QueryParameter(description="Started on or after")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -136,7 +143,7 @@ async def update_adoption(
     principal: NamedDependency[Principal],
     id: AdoptionId,
     data: JSONBodyOf[AdoptionUpdate, Example(summary="Move to sustaining", value={"stage": "sustaining"})],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Adoption]:
     """Partial update; a stage change is appended to the stage history. Never deletes."""
     adoption, version = await service.update_adoption(conn, actor, principal, id, data, if_match)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.auth.schemas import Principal
@@ -43,7 +43,18 @@ from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import also_answers, created, paged, record
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor, etag
+from service.types import (
+    CODE_QUERY,
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+    etag,
+)
 
 CampaignId = Annotated[uuid.UUID, PathParameter(description="Campaign id")]
 ImpedimentId = Annotated[uuid.UUID, PathParameter(description="Impediment id")]
@@ -54,8 +65,6 @@ SiteCodePath = Annotated[
         min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site (or ICB, region) code"
     ),
 ]
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
-CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 
 CAMPAIGN_EXAMPLE = Example(
     summary="A national campaign on virtual wards",
@@ -80,16 +89,6 @@ COMMITMENT_EXAMPLE = Example(
         "agreedOn": "2025-04-14",
     },
 )
-
-
-def _after(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    decoded = decode_cursor(cursor, 2)
-    if decoded is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(str(decoded[0])), uuid.UUID(str(decoded[1]))
-    except ValueError:
-        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None
 
 
 async def _campaign_exists(conn: Connection, campaign_id: uuid.UUID) -> Campaign:
@@ -135,7 +134,9 @@ async def list_campaigns(
     innovation: Annotated[
         uuid.UUID | None, QueryParameter(description="Only campaigns spreading this innovation")
     ] = None,
-    site: Annotated[str | None, QueryParameter(description="Only campaigns this site committed to", **CODE)] = None,
+    site: Annotated[
+        str | None, QueryParameter(description="Only campaigns this site committed to", **CODE_QUERY)
+    ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response[CampaignPage]:
@@ -146,7 +147,7 @@ async def list_campaigns(
         kind=kind,
         innovation=innovation,
         site=site.upper() if site else None,
-        after=_after(cursor),
+        after=decode_time_cursor(cursor),
         limit=limit,
     )
     next_cursor = None
@@ -186,7 +187,7 @@ async def update_campaign(
     principal: NamedDependency[Principal],
     id: CampaignId,
     data: JSONBodyOf[CampaignUpdate, Example(summary="Launch it", value={"status": "active"})],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Campaign]:
     """Partial update by the lead partner or an admin; honours If-Match. A closed campaign answers 409 (admins may reopen it)."""
     campaign, version = await service.update_campaign(conn, actor, principal, id, data, if_match)
@@ -229,7 +230,7 @@ async def put_commitment(
     id: CampaignId,
     siteCode: SiteCodePath,
     data: JSONBodyOf[CommitmentIn, COMMITMENT_EXAMPLE],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Commitment]:
     """Create (201) or replace (200) the site's commitment: by the site's partner, the lead partner or an admin."""
     commitment, version, was_created = await service.put_commitment(
@@ -328,7 +329,7 @@ async def list_impediments(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: CampaignId,
-    site: Annotated[str | None, QueryParameter(description="Only this site's", **CODE)] = None,
+    site: Annotated[str | None, QueryParameter(description="Only this site's", **CODE_QUERY)] = None,
     status: Annotated[ImpedimentStatus | None, QueryParameter(description="Only in this status")] = None,
     category: Annotated[ImpedimentCategory | None, QueryParameter(description="Only this category")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -342,7 +343,7 @@ async def list_impediments(
         site=site.upper() if site else None,
         status=status,
         category=category,
-        after=_after(cursor),
+        after=decode_time_cursor(cursor),
         limit=limit,
     )
     next_cursor = None
@@ -388,7 +389,7 @@ async def update_impediment(
             value={"status": "support_offered", "supportOffered": "Weekend cover from the regional hub."},
         ),
     ],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Impediment]:
     """Partial update by the site's partner, the lead partner or an admin; honours If-Match."""
     impediment, version = await service.update_impediment(conn, actor, principal, id, data, if_match)
@@ -439,7 +440,7 @@ async def list_breakthroughs(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: CampaignId,
-    site: Annotated[str | None, QueryParameter(description="Only this site's", **CODE)] = None,
+    site: Annotated[str | None, QueryParameter(description="Only this site's", **CODE_QUERY)] = None,
     q: Annotated[
         str | None,
         QueryParameter(

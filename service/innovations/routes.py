@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
 from service.changes.routes import history_page
@@ -19,12 +19,19 @@ from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.innovations import queries, service
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationPage, InnovationUpdate
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    CODE_QUERY,
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from service.vocab import Category, EvidenceLevel, InnovationStatus
 
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
-CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 Sort = Literal["createdAt", "-createdAt", "adoptionCount", "-adoptionCount"]
 
 CREATE_EXAMPLE = Example(
@@ -71,8 +78,8 @@ async def list_innovations(
     theme: Annotated[str | None, QueryParameter(min_length=1, max_length=80)] = None,
     evidence_level: Annotated[EvidenceLevel | None, QueryParameter(name="evidenceLevel")] = None,
     status: Annotated[InnovationStatus | None, QueryParameter()] = None,
-    origin_site: Annotated[str | None, QueryParameter(name="originSite", **CODE)] = None,
-    region: Annotated[str | None, QueryParameter(description="Adopted at a site in this region", **CODE)] = None,
+    origin_site: Annotated[str | None, QueryParameter(name="originSite", **CODE_QUERY)] = None,
+    region: Annotated[str | None, QueryParameter(description="Adopted at a site in this region", **CODE_QUERY)] = None,
     derived_from: Annotated[uuid.UUID | None, QueryParameter(name="derivedFrom")] = None,
     slug: Annotated[str | None, QueryParameter(min_length=1, max_length=120)] = None,
     sort: Annotated[Sort, QueryParameter(description="Sort key; '-' for descending")] = "-createdAt",
@@ -149,7 +156,7 @@ async def update_innovation(
     data: JSONBodyOf[
         InnovationUpdate, Example(summary="Raise the evidence level", value={"evidenceLevel": "peer_reviewed"})
     ],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Innovation]:
     """Partial update by the registering partner or an admin; honours If-Match."""
     innovation, version = await service.update_innovation(conn, actor, principal, id, data, if_match)
@@ -169,7 +176,7 @@ async def retire_innovation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: InnovationId,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Innovation]:
     """Retire (status `retired`); nothing is erased, and its adoptions stay as evidence."""
     innovation, version = await service.retire_innovation(conn, actor, principal, id, if_match)

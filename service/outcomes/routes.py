@@ -17,7 +17,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
-from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
+from litestar.params import Body, PathParameter, QueryParameter
 
 from service.analysis.schemas import VALUE_BOUND
 from service.analysis.svg import render_spc_svg
@@ -46,7 +46,15 @@ from service.outcomes.schemas import (
     Period,
     Reaim,
 )
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from service.vocab import ImprovementDirection, ReaimDimension
 
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
@@ -57,7 +65,6 @@ MeasureQuery = Annotated[
     str | None, QueryParameter(description="Only this measure (its code, e.g. AE_4HR).", examples=[], **_CODE)
 ]
 SITE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
 
 
 def _bad_cursor() -> InvalidInputError:
@@ -159,7 +166,7 @@ async def update_measure(
     principal: NamedDependency[Principal],
     code: CodePath,
     data: JSONBodyOf[MeasureUpdate, Example(summary="Name the source", value={"source": "NHS England"})],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Measure]:
     """Partial update (the code never changes); honours If-Match. The defining partner, or an admin."""
     found = await service.update_measure(conn, actor, principal, code.upper(), data, if_match)

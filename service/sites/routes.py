@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
 from service.changes.routes import history_page
@@ -17,13 +17,20 @@ from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
 from service.sites import queries, service
 from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpdate
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    CODE_QUERY,
+    DEFAULT_LIMIT,
+    CursorQuery,
+    IfMatchHeader,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+)
 
 CodePath = Annotated[
     str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site code")
 ]
-CODE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", max_length=200, required=False)]
 
 
 def _near(raw: str | None) -> tuple[float, float] | None:
@@ -50,9 +57,9 @@ async def list_sites(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     kind: Annotated[SiteKind | None, QueryParameter()] = None,
-    region: Annotated[str | None, QueryParameter(description="Region code, e.g. Y62", **CODE)] = None,
-    icb: Annotated[str | None, QueryParameter(description="ICB code, e.g. QE1", **CODE)] = None,
-    parent: Annotated[str | None, QueryParameter(description="Parent code, e.g. a trust", **CODE)] = None,
+    region: Annotated[str | None, QueryParameter(description="Region code, e.g. Y62", **CODE_QUERY)] = None,
+    icb: Annotated[str | None, QueryParameter(description="ICB code, e.g. QE1", **CODE_QUERY)] = None,
+    parent: Annotated[str | None, QueryParameter(description="Parent code, e.g. a trust", **CODE_QUERY)] = None,
     q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Name or code")] = None,
     near: Annotated[
         str | None,
@@ -150,7 +157,7 @@ async def update_site(
     data: JSONBodyOf[
         SiteUpdate, Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"})
     ],
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Response[Site]:
     """Partial update (absent fields untouched); honours If-Match. Admins, or partners authorised for the site."""
     site, version = await service.update_site(conn, actor, principal, code.upper(), data, if_match)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -15,7 +14,15 @@ from service.auth.schemas import Principal
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged
-from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
+from service.types import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    JSONBodyOf,
+    LimitQuery,
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+)
 from service.webhooks import queries, service
 from service.webhooks.schemas import (
     DeliveryPage,
@@ -28,16 +35,6 @@ from service.webhooks.schemas import (
 
 WebhookId = Annotated[uuid.UUID, PathParameter(description="Webhook id")]
 ADMIN = {"scope": "admin"}
-
-
-def _after_webhook(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    decoded = decode_cursor(cursor, 2)
-    if decoded is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(str(decoded[0])), uuid.UUID(str(decoded[1]))
-    except ValueError:
-        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None
 
 
 def _before_seq(cursor: str | None) -> int | None:
@@ -92,7 +89,7 @@ async def list_webhooks(
     cursor: CursorQuery = None,
 ) -> Response[WebhookPage]:
     """Every webhook, oldest first (secrets are never shown again)."""
-    items = await queries.list_webhooks(conn, _after_webhook(cursor), limit)
+    items = await queries.list_webhooks(conn, decode_time_cursor(cursor), limit)
     next_cursor = None
     if len(items) == limit:
         next_cursor = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)])
