@@ -1,15 +1,19 @@
 # Spread API image. Build: docker build -t spread .
 # Run:   docker run -e DATABASE_URL=postgresql://user:pass@db:5432/spread -p 8000:8000 spread
 # Migrate first (never on start-up): docker run --rm -e DATABASE_URL=... spread spread migrate
+#
+# Installs exactly uv.lock (the same versions CI tested), without the dev extra.
 
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 WORKDIR /src
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
-COPY pyproject.toml README.md ./
+# Keep in step with UV_VERSION in dev.py.
+RUN pip install uv==0.13.9
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-install-project --no-editable
 COPY service ./service
-RUN pip install .
+RUN uv sync --locked --no-editable
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

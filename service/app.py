@@ -30,6 +30,7 @@ from service.health import routes as health_routes
 from service.innovations import routes as innovation_routes
 from service.lineage import routes as lineage_routes
 from service.middleware import AuthMiddleware, RequestContext
+from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
@@ -142,7 +143,7 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description=API_DESCRIPTION,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger"), SpecJsonPlugin()],
             tags=TAGS,
             servers=[Server(url="/", description="This server")],
             components=Components(

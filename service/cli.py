@@ -332,9 +332,9 @@ def partners_list() -> None:
 
 def openapi_document() -> dict[str, Any]:
     from service.app import create_app
+    from service.openapi import document
 
-    app = create_app(Settings())
-    return msgspec.to_builtins(app.openapi_schema.to_schema())
+    return document(create_app(Settings()))
 
 
 def render_openapi() -> str:

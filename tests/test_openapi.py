@@ -67,3 +67,25 @@ def test_json_fields_are_camel_case(spec: dict) -> None:
     for name, schema in spec["components"]["schemas"].items():
         for prop in schema.get("properties", {}):
             assert "_" not in prop, f"{name}.{prop} is not camelCase"
+
+
+async def test_served_spec_is_the_committed_one() -> None:
+    """``/schema/openapi.json`` and ``openapi/openapi.json`` are one document, whatever the versions."""
+    import httpx
+
+    from service.app import create_app
+    from service.config import Settings
+
+    transport = httpx.ASGITransport(app=create_app(Settings()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    assert r.json() == json.loads(OPENAPI_PATH.read_text()), f"the served spec differs: run `{REGENERATE}`"
+
+
+def test_descriptions_do_not_depend_on_how_a_library_dedents() -> None:
+    from service.openapi import finalise
+
+    indented = {"description": "First line\n    second line\n", "x": [{"summary": "  a\n  b"}]}
+    flat = {"description": "First line\nsecond line", "x": [{"summary": "a\nb"}]}
+    assert finalise(indented) == finalise(flat) == flat

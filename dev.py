@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Run Spread from a clean clone with nothing but Python 3.11+: exactly the locked dependencies.
+
+    python3 dev.py serve --demo     # the API with an embedded PostgreSQL and demo data
+    python3 dev.py test             # the whole test suite (pytest arguments pass through)
+    python3 dev.py spread ARGS      # any `spread` command (keys, migrate, openapi, ...)
+    python3 dev.py check            # ruff's linter and formatter, as CI runs them
+    python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
+
+Every command first makes `.venv` match `uv.lock` (uv's lock of every direct and transitive
+dependency, for every platform). uv itself is pinned below and installed into `.tools/` with
+pip the first time; if you already use uv, `uv sync --extra dev` then `uv run ...` is the same.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.9"
+TOOLS = ROOT / ".tools"
+VENV = ROOT / ".venv"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def say(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def uv() -> Path:
+    """The pinned uv, installed into .tools/ on first use."""
+    exe = TOOLS / BIN / ("uv.exe" if os.name == "nt" else "uv")
+    version_file = TOOLS / "uv-version"
+    if exe.exists() and version_file.exists() and version_file.read_text().strip() == UV_VERSION:
+        return exe
+    say(f"installing uv {UV_VERSION} into {TOOLS.name}/ (once)")
+    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    pip = [str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, f"uv=={UV_VERSION}"], check=True)
+    version_file.write_text(UV_VERSION + "\n")
+    return exe
+
+
+def uv_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        UV_PROJECT_ENVIRONMENT=str(VENV),
+        UV_PYTHON=sys.executable,  # the interpreter running this script; never download one
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+    )
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def sync() -> None:
+    """Make .venv exactly the lock (with the dev extra); refuse if pyproject and lock disagree."""
+    result = subprocess.run(
+        [str(uv()), "sync", "--locked", "--extra", "dev", "--quiet"], cwd=ROOT, env=uv_env(), check=False
+    )
+    if result.returncode != 0:
+        say("could not install from uv.lock. If you changed pyproject.toml, run `python3 dev.py lock` and commit it.")
+        sys.exit(result.returncode)
+
+
+def run(program: str, *args: str) -> int:
+    exe = VENV / BIN / program
+    return subprocess.run([str(exe), *args], cwd=ROOT, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be run by an older python3
+        say(f"Spread needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+        return 2
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "lock":
+        return subprocess.run([str(uv()), "lock", "--upgrade", *rest], cwd=ROOT, env=uv_env(), check=False).returncode
+    sync()
+    if command == "serve":
+        return run("spread", "serve", *rest)
+    if command == "test":
+        return run("pytest", *rest)
+    if command == "spread":
+        return run("spread", *rest)
+    if command == "check":
+        for step in (("ruff", "check", "."), ("ruff", "format", "--check", ".")):
+            code = run(*step)
+            if code:
+                return code
+        return 0
+    say(f"unknown command {command!r}; try `python3 dev.py --help`.")
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
