@@ -141,11 +141,7 @@ def _dev_key(dsn: str, data_dir: Path) -> str:
 
 
 def _load_demo(dsn: str) -> None:
-    try:
-        from service.demo import load_demo
-    except ImportError:  # pragma: no cover - demo data arrives with the registry core
-        click.echo("No demo data in this build.")
-        return
+    from service.demo import load_demo
 
     async def go() -> None:
         conn = await _connect(dsn)
@@ -352,12 +348,12 @@ def openapi_cmd(output: Path) -> None:
 
 # Commands contributed by resource packages register themselves here.
 def _register_extensions() -> None:
-    from service.lineage import cli as lineage_cli
+    from service.demo import cli as demo_cli
     from service.sites import cli as sites_cli
     from service.submissions import cli as submissions_cli
     from service.webhooks import cli as webhooks_cli
 
-    for module in (sites_cli, lineage_cli, submissions_cli, webhooks_cli):
+    for module in (sites_cli, demo_cli, submissions_cli, webhooks_cli):
         module.register(main)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from service.campaigns.demo import MEASURE, NAME, load_campaign_demo
 from service.demo import load_demo
+from service.demo.campaigns import MEASURE, NAME, load_campaign_demo
 
 
 async def test_demo_campaign(conn, client: httpx.AsyncClient, reader) -> None:

@@ -1,6 +1,6 @@
 """Outcome demo data: real monthly A&E 4-hour performance on fictional demo adoptions.
 
-``load_outcomes_demo`` (called by ``spread serve --demo`` through :func:`service.demo.load_demo`)
+``load_outcomes_demo`` (called by ``spread serve --demo`` through :func:`service.demo.registry.load_demo`)
 adds:
 
 - the measure ``AE_4HR``, "4-hour A&E performance (type 1)": ``1 - breaches / attendances`` at

@@ -15,7 +15,7 @@ def register(main: click.Group) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
         from service.cli import _connect, _run, _settings, resolve_dsn
-        from service.lineage.ckm import CITATION, import_ckm
+        from service.demo.ckm import CITATION, import_ckm
 
         dsn, _ = resolve_dsn(_settings())
         console = Console()

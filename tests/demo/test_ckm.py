@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 from click.testing import CliRunner
 
-from service.lineage.ckm import CITATION, import_ckm
+from service.demo.ckm import CITATION, import_ckm
 
 # Independently counted from the source files: 109 physicians adopted in months 1-17; 119
 # (learner, named earlier adopter) pairs, 67 first named as adviser, 28 in discussion, 24 as friend.

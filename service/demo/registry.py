@@ -12,8 +12,6 @@ adoptions and adaptations is written in one transaction, so a second run changes
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import inspect
 import random
 import uuid
 from collections.abc import Callable
@@ -29,6 +27,9 @@ from service.adoptions.service import create_adoption, update_adoption
 from service.auth.queries import ensure_partner
 from service.auth.schemas import Principal
 from service.db import Actor
+from service.demo.campaigns import load_campaign_demo
+from service.demo.ckm import import_ckm
+from service.demo.outcomes import load_outcomes_demo
 from service.innovations.schemas import CoreComponent, InnovationCreate, LinkItem
 from service.innovations.service import create_innovation
 from service.sites.importer import ATTRIBUTION, import_reference_sites
@@ -726,23 +727,6 @@ async def _load_one(
     )
 
 
-async def _optional(module: str, attr: str, *args: Any) -> tuple[bool, Any]:
-    """Run ``module.attr(*args)`` if that module is part of this build: (ran, its result)."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return False, None
-        raise
-    fn = getattr(mod, attr, None)
-    if fn is None:
-        return False, None
-    result = fn(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return True, result
-
-
 async def load_demo(conn: asyncpg.Connection, echo: Echo = print) -> None:
     """Load reference sites and the demo innovations; a second run changes nothing."""
     echo("Loading NHS reference sites ...")
@@ -777,14 +761,11 @@ async def load_demo(conn: asyncpg.Connection, echo: Echo = print) -> None:
             existing[spec.slug], summary = await _load_one(conn, spec, actor, principal, pools, parent_id)
         echo(summary)
 
-    ran, ckm = await _optional("service.lineage.ckm", "import_ckm", conn)
-    if ran:
-        detail = (
-            f": {ckm['adopters']} adopting physicians, {ckm['links']} learned-from links"
-            if isinstance(ckm, dict) and {"adopters", "links"} <= ckm.keys()
-            else ""
-        )
-        echo(f"  Real spread: tetracycline among physicians (Coleman, Katz and Menzel, 1957){detail}")
-    await _optional("service.outcomes.demo", "load_outcomes_demo", conn, echo)
-    await _optional("service.campaigns.demo", "load_campaign_demo", conn, echo)
+    ckm = await import_ckm(conn)
+    echo(
+        "  Real spread: tetracycline among physicians (Coleman, Katz and Menzel, 1957): "
+        f"{ckm['adopters']} adopting physicians, {ckm['links']} learned-from links"
+    )
+    await load_outcomes_demo(conn, echo)
+    await load_campaign_demo(conn, echo)
     echo("Demo data ready. Demo innovations are titled '[Demo] ...' and have isDemo true.")

@@ -1,6 +1,6 @@
 """Campaign demo data: one campaign over the demo virtual-ward innovations.
 
-``load_campaign_demo`` (called by ``spread serve --demo`` through :func:`service.demo.load_demo`,
+``load_campaign_demo`` (called by ``spread serve --demo`` through :func:`service.demo.registry.load_demo`,
 after the demo innovations and the outcome demo) adds "[Demo] 6,000 patients home on virtual
 wards": a 2024 campaign spreading the two demo virtual-ward innovations, with
 

@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import httpx
 
-from service.outcomes.demo import CODE, PLAN, SLUG, read_type1_performance
-from service.outcomes.demo import load_outcomes_demo as load
+from service.demo.outcomes import CODE, PLAN, SLUG, read_type1_performance
+from service.demo.outcomes import load_outcomes_demo as load
 
 _COUNTS = """
 SELECT (SELECT count(*) FROM observations) AS observations, (SELECT count(*) FROM aims) AS aims,
