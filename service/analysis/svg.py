@@ -9,16 +9,14 @@ or links to anything outside it.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 
 from service.analysis.schemas import SpcResult
+from service.svg import FONT, coord, escape, nice_ticks, number
 
 WIDTH = 800
 HEIGHT = 420
 LEFT, RIGHT, TOP, BOTTOM = 72, 24, 48, 96
-FONT = "Frutiger, Arial, Helvetica, sans-serif"
 
 COLOURS = {
     "special_cause_improvement": "#41B6E6",  # NHS light blue
@@ -35,43 +33,6 @@ LABELS = {
 LINE = "#425563"  # NHS dark grey
 TARGET = "#DA291C"  # NHS red
 MAX_X_LABELS = 12
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _text(s: str) -> str:
-    """Escaped for XML text and attributes, without characters XML 1.0 forbids."""
-    return html.escape(_NOT_XML.sub("", s), quote=True)
-
-
-def _num(v: float) -> str:
-    """A number for people: up to 6 significant figures, no exponent for everyday sizes."""
-    if v == 0:
-        return "0"
-    if 1e-4 <= abs(v) < 1e12:
-        text = f"{v:,.6g}" if abs(v) < 1e6 else f"{v:,.0f}"
-        return text if "e" not in text else f"{v:.6g}"
-    return f"{v:.4g}"
-
-
-def _c(v: float) -> str:
-    """A coordinate."""
-    return f"{v:.2f}"
-
-
-def _nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """Round-numbered ticks between ``low`` and ``high`` (at most 20, even when floats run out)."""
-    raw = (high - low) / count
-    if not math.isfinite(raw) or raw <= 0:
-        return [low, high]
-    magnitude = 10 ** math.floor(math.log10(raw))
-    # Subnormal spans can leave no candidate step: fall back to the two ends.
-    step = next((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), 0.0)
-    if step <= 0 or not math.isfinite(step):
-        return [low, high]
-    first, last = math.ceil(low / step), math.floor(high / step)
-    if last - first > 20:
-        return [low, high]
-    return [0.0 if k == 0 else k * step for k in range(first, last + 1)]
 
 
 def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, target: float | None = None) -> str:
@@ -108,30 +69,32 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="spc-title spc-desc" '
         f'font-family="{FONT}" font-size="12">',
-        f'<title id="spc-title">{_text(title)}</title>',
+        f'<title id="spc-title">{escape(title)}</title>',
         f'<desc id="spc-desc">Statistical process control (XmR) chart of {n} points in {len(result.phases)} '
-        f"phase(s); variation: {_text(result.variation)}"
-        + (f"; assurance: {_text(result.assurance)}" if result.assurance else "")
+        f"phase(s); variation: {escape(result.variation)}"
+        + (f"; assurance: {escape(result.assurance)}" if result.assurance else "")
         + ".</desc>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#FFFFFF"/>',
         f'<text class="chart-title" x="{LEFT}" y="28" font-size="16" font-weight="bold" fill="{LINE}">'
-        f"{_text(title)}</text>",
+        f"{escape(title)}</text>",
     ]
 
     # y axis, grid and ticks
     out.append('<g class="y-axis">')
-    for tick in _nice_ticks(low, high):
+    for tick in nice_ticks(low, high):
         ty = y(tick)
         out.append(
-            f'<line x1="{LEFT}" y1="{_c(ty)}" x2="{WIDTH - RIGHT}" y2="{_c(ty)}" stroke="#E8EDEE" stroke-width="1"/>'
+            f'<line x1="{LEFT}" y1="{coord(ty)}" x2="{WIDTH - RIGHT}" y2="{coord(ty)}" stroke="#E8EDEE" stroke-width="1"/>'
         )
-        out.append(f'<text x="{LEFT - 6}" y="{_c(ty + 4)}" text-anchor="end" fill="{LINE}">{_text(_num(tick))}</text>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{coord(ty + 4)}" text-anchor="end" fill="{LINE}">{escape(number(tick))}</text>'
+        )
     out.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="{LINE}" stroke-width="1"/>')
     if unit:
         cy = TOP + plot_h / 2
         out.append(
-            f'<text class="y-label" x="16" y="{_c(cy)}" text-anchor="middle" fill="{LINE}" '
-            f'transform="rotate(-90 16 {_c(cy)})">{_text(unit)}</text>'
+            f'<text class="y-label" x="16" y="{coord(cy)}" text-anchor="middle" fill="{LINE}" '
+            f'transform="rotate(-90 16 {coord(cy)})">{escape(unit)}</text>'
         )
     out.append("</g>")
 
@@ -148,8 +111,8 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
         label = p.period.isoformat() if p.period is not None else str(p.index)
         lx, ly = x(p.index), TOP + plot_h + 14
         out.append(
-            f'<text x="{_c(lx)}" y="{_c(ly)}" text-anchor="end" fill="{LINE}" font-size="11" '
-            f'transform="rotate(-40 {_c(lx)} {_c(ly)})">{_text(label)}</text>'
+            f'<text x="{coord(lx)}" y="{coord(ly)}" text-anchor="end" fill="{LINE}" font-size="11" '
+            f'transform="rotate(-40 {coord(lx)} {coord(ly)})">{escape(label)}</text>'
         )
     out.append("</g>")
 
@@ -158,22 +121,22 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
     ends = [*starts[1:], n]
     out.append('<g class="phases">')
     for ph, end in zip(result.phases, ends, strict=True):
-        x1, x2 = _c(x(ph.start)), _c(x(end - 1))
+        x1, x2 = coord(x(ph.start)), coord(x(end - 1))
         out.append(
-            f'<line class="mean" x1="{x1}" y1="{_c(y(ph.mean))}" x2="{x2}" y2="{_c(y(ph.mean))}" '
-            f'stroke="{LINE}" stroke-width="1.5"><title>Mean {_text(_num(ph.mean))}</title></line>'
+            f'<line class="mean" x1="{x1}" y1="{coord(y(ph.mean))}" x2="{x2}" y2="{coord(y(ph.mean))}" '
+            f'stroke="{LINE}" stroke-width="1.5"><title>Mean {escape(number(ph.mean))}</title></line>'
         )
         for cls, level, name in (
             ("limit upper-limit", ph.upper_limit, "Upper process limit"),
             ("limit lower-limit", ph.lower_limit, "Lower process limit"),
         ):
             out.append(
-                f'<line class="{cls}" x1="{x1}" y1="{_c(y(level))}" x2="{x2}" y2="{_c(y(level))}" '
-                f'stroke="{LINE}" stroke-width="1" stroke-dasharray="6 4"><title>{name} {_text(_num(level))}'
+                f'<line class="{cls}" x1="{x1}" y1="{coord(y(level))}" x2="{x2}" y2="{coord(y(level))}" '
+                f'stroke="{LINE}" stroke-width="1" stroke-dasharray="6 4"><title>{name} {escape(number(level))}'
                 "</title></line>"
             )
         if ph.start > 0:
-            bx = _c((x(ph.start - 1) + x(ph.start)) / 2)
+            bx = coord((x(ph.start - 1) + x(ph.start)) / 2)
             out.append(
                 f'<line class="rebase" x1="{bx}" y1="{TOP}" x2="{bx}" y2="{TOP + plot_h}" stroke="#AEB7BD" '
                 'stroke-width="1" stroke-dasharray="2 3"/>'
@@ -181,14 +144,14 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
     out.append("</g>")
 
     if target is not None:
-        ty = _c(y(target))
+        ty = coord(y(target))
         out.append(
             f'<line class="target" x1="{LEFT}" y1="{ty}" x2="{WIDTH - RIGHT}" y2="{ty}" stroke="{TARGET}" '
-            f'stroke-width="1.5" stroke-dasharray="8 4"><title>Target {_text(_num(target))}</title></line>'
+            f'stroke-width="1.5" stroke-dasharray="8 4"><title>Target {escape(number(target))}</title></line>'
         )
 
     # the series and its points
-    path = " ".join(f"{_c(x(p.index))},{_c(y(p.value))}" for p in points)
+    path = " ".join(f"{coord(x(p.index))},{coord(y(p.value))}" for p in points)
     out.append(f'<polyline class="series" points="{path}" fill="none" stroke="#AEB7BD" stroke-width="1.5"/>')
     radius = 3.5 if n <= 60 else 2.5 if n <= 300 else 1.5
     out.append('<g class="points">')
@@ -196,9 +159,9 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
         when = p.period.isoformat() if p.period is not None else f"#{p.index}"
         rules = f" ({', '.join(p.rules)})" if p.rules else ""
         out.append(
-            f'<circle class="point {p.point_type}" cx="{_c(x(p.index))}" cy="{_c(y(p.value))}" r="{radius}" '
-            f'fill="{COLOURS[p.point_type]}"><title>{_text(when)}: {_text(_num(p.value))} - '
-            f"{_text(LABELS[p.point_type])}{_text(rules)}</title></circle>"
+            f'<circle class="point {p.point_type}" cx="{coord(x(p.index))}" cy="{coord(y(p.value))}" r="{radius}" '
+            f'fill="{COLOURS[p.point_type]}"><title>{escape(when)}: {escape(number(p.value))} - '
+            f"{escape(LABELS[p.point_type])}{escape(rules)}</title></circle>"
         )
     out.append("</g>")
 
@@ -208,15 +171,17 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
     ly = HEIGHT - 14
     present = [t for t in COLOURS if any(p.point_type == t for p in points)]
     for t in present:
-        out.append(f'<circle cx="{_c(lx + 4)}" cy="{ly - 4}" r="4" fill="{COLOURS[t]}"/>')
-        out.append(f'<text x="{_c(lx + 12)}" y="{ly}" fill="{LINE}" font-size="11">{_text(LABELS[t])}</text>')
+        out.append(f'<circle cx="{coord(lx + 4)}" cy="{ly - 4}" r="4" fill="{COLOURS[t]}"/>')
+        out.append(f'<text x="{coord(lx + 12)}" y="{ly}" fill="{LINE}" font-size="11">{escape(LABELS[t])}</text>')
         lx += 30 + 6.5 * len(LABELS[t])
     lines = [("Mean", LINE, ""), ("Process limits", LINE, ' stroke-dasharray="6 4"')]
     if target is not None:
         lines.append(("Target", TARGET, ' stroke-dasharray="8 4"'))
     for name, colour, dash in lines:
-        out.append(f'<line x1="{_c(lx)}" y1="{ly - 4}" x2="{_c(lx + 18)}" y2="{ly - 4}" stroke="{colour}"{dash}/>')
-        out.append(f'<text x="{_c(lx + 22)}" y="{ly}" fill="{LINE}" font-size="11">{name}</text>')
+        out.append(
+            f'<line x1="{coord(lx)}" y1="{ly - 4}" x2="{coord(lx + 18)}" y2="{ly - 4}" stroke="{colour}"{dash}/>'
+        )
+        out.append(f'<text x="{coord(lx + 22)}" y="{ly}" fill="{LINE}" font-size="11">{name}</text>')
         lx += 38 + 6.5 * len(name)
     out.append("</g>")
     out.append("</svg>")

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import html
-import math
-import re
 
 from service.campaigns.schemas import Campaign, Progress
+from service.svg import FONT, coord, escape, nice_ticks, number
 
 WIDTH = 800
 HEIGHT = 440
 LEFT, RIGHT, TOP, BOTTOM = 80, 28, 64, 96
-FONT = "Frutiger, Arial, Helvetica, sans-serif"
 BLUE = "#005EB8"  # NHS blue: the cumulative total
 GREY = "#425563"  # NHS dark grey: axes, text, trajectory
 MID = "#768692"
@@ -28,40 +25,10 @@ RED = "#DA291C"  # NHS red: the target
 GREEN = "#009639"
 STATUS_COLOURS = {"met": GREEN, "on_track": BLUE, "off_track": RED, "no_data": MID}
 STATUS_LABELS = {"met": "target met", "on_track": "on track", "off_track": "off track", "no_data": "no data yet"}
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _text(s: str) -> str:
-    """Escaped for XML text and attributes, without characters XML 1.0 forbids."""
-    return html.escape(_NOT_XML.sub("", s), quote=True)
 
 
 def _num(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    text = f"{v:,.4g}"
-    return text if "e" not in text else f"{v:.4g}"
-
-
-def _c(v: float) -> str:
-    return f"{v:.2f}"
-
-
-def _nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """Round-numbered ticks between ``low`` and ``high``; just the two ends when floats run out."""
-    raw = (high - low) / count
-    if not (math.isfinite(raw) and raw > 0):
-        return [low, high]
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    step = next((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw), 10 * magnitude)
-    if not (step > 0 and math.isfinite(low / step) and math.isfinite(high / step)):
-        return [low, high]
-    first, last = math.ceil(low / step), math.floor(high / step)
-    if last - first > 20:
-        return [low, high]
-    return [k * step for k in range(first, last + 1)]
+    return number(v, figures=4)
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
@@ -141,28 +108,30 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="progress-title progress-desc" '
         f'font-family="{FONT}" font-size="12">',
-        f'<title id="progress-title">{_text(campaign.name)}</title>',
-        f'<desc id="progress-desc">Cumulative {_text(aim.measure_code)} for the campaign against its trajectory. '
-        f"{_text(summary)}.</desc>",
+        f'<title id="progress-title">{escape(campaign.name)}</title>',
+        f'<desc id="progress-desc">Cumulative {escape(aim.measure_code)} for the campaign against its trajectory. '
+        f"{escape(summary)}.</desc>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#FFFFFF"/>',
         f'<text class="chart-title" x="{LEFT}" y="26" font-size="16" font-weight="bold" fill="{GREY}">'
-        f"{_text(campaign.name)}</text>",
+        f"{escape(campaign.name)}</text>",
         f'<text class="chart-summary" x="{LEFT}" y="46" fill="{STATUS_COLOURS.get(overall.status, GREY)}">'
-        f"{_text(summary)}</text>",
+        f"{escape(summary)}</text>",
     ]
 
     out.append('<g class="y-axis">')
-    for tick in _nice_ticks(low, high):
+    for tick in nice_ticks(low, high):
         ty = y(tick)
         out.append(
-            f'<line x1="{LEFT}" y1="{_c(ty)}" x2="{WIDTH - RIGHT}" y2="{_c(ty)}" stroke="#E8EDEE" stroke-width="1"/>'
+            f'<line x1="{LEFT}" y1="{coord(ty)}" x2="{WIDTH - RIGHT}" y2="{coord(ty)}" stroke="#E8EDEE" stroke-width="1"/>'
         )
-        out.append(f'<text x="{LEFT - 8}" y="{_c(ty + 4)}" text-anchor="end" fill="{GREY}">{_text(_num(tick))}</text>')
+        out.append(
+            f'<text x="{LEFT - 8}" y="{coord(ty + 4)}" text-anchor="end" fill="{GREY}">{escape(_num(tick))}</text>'
+        )
     out.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="{GREY}" stroke-width="1"/>')
-    label = _text(f"cumulative {aim.measure_code}" + (f" ({unit})" if unit else ""))
+    label = escape(f"cumulative {aim.measure_code}" + (f" ({unit})" if unit else ""))
     out.append(
-        f'<text x="18" y="{_c(TOP + plot_h / 2)}" text-anchor="middle" fill="{GREY}" '
-        f'transform="rotate(-90 18 {_c(TOP + plot_h / 2)})">{label}</text>'
+        f'<text x="18" y="{coord(TOP + plot_h / 2)}" text-anchor="middle" fill="{GREY}" '
+        f'transform="rotate(-90 18 {coord(TOP + plot_h / 2)})">{label}</text>'
     )
     out.append("</g>")
 
@@ -171,23 +140,23 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
     out.append(f'<line x1="{LEFT}" y1="{base_y}" x2="{WIDTH - RIGHT}" y2="{base_y}" stroke="{GREY}" stroke-width="1"/>')
     for tick in _date_ticks(first, last):
         tx = x(tick)
-        out.append(f'<line x1="{_c(tx)}" y1="{base_y}" x2="{_c(tx)}" y2="{base_y + 5}" stroke="{GREY}"/>')
+        out.append(f'<line x1="{coord(tx)}" y1="{base_y}" x2="{coord(tx)}" y2="{base_y + 5}" stroke="{GREY}"/>')
         out.append(
-            f'<text x="{_c(tx)}" y="{base_y + 20}" text-anchor="middle" fill="{GREY}">'
-            f"{_text(_tick_label(tick, span))}</text>"
+            f'<text x="{coord(tx)}" y="{base_y + 20}" text-anchor="middle" fill="{GREY}">'
+            f"{escape(_tick_label(tick, span))}</text>"
         )
     out.append("</g>")
 
     target_y = y(aim.target)
     out.append(
-        f'<line class="target" x1="{LEFT}" y1="{_c(target_y)}" x2="{WIDTH - RIGHT}" y2="{_c(target_y)}" '
+        f'<line class="target" x1="{LEFT}" y1="{coord(target_y)}" x2="{WIDTH - RIGHT}" y2="{coord(target_y)}" '
         f'stroke="{RED}" stroke-width="1.5" stroke-dasharray="6 4"/>'
     )
     out.append(
-        f'<text x="{LEFT + 6}" y="{_c(target_y - 6)}" fill="{RED}">'
-        f"target {_text(_num(aim.target))} by {aim.due_on.isoformat()}</text>"
+        f'<text x="{LEFT + 6}" y="{coord(target_y - 6)}" fill="{RED}">'
+        f"target {escape(_num(aim.target))} by {aim.due_on.isoformat()}</text>"
     )
-    path = " ".join(f"{_c(x(d))},{_c(y(v))}" for d, v in trajectory)
+    path = " ".join(f"{coord(x(d))},{coord(y(v))}" for d, v in trajectory)
     out.append(
         f'<polyline class="trajectory" points="{path}" fill="none" stroke="{MID}" stroke-width="2" '
         f'stroke-dasharray="8 5"/>'
@@ -196,31 +165,31 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
         if first < m.on < aim.due_on:
             mx, my = x(m.on), y(m.target)
             out.append(
-                f'<path class="milestone" d="M{_c(mx)},{_c(my - 6)} L{_c(mx + 6)},{_c(my)} L{_c(mx)},{_c(my + 6)} '
-                f'L{_c(mx - 6)},{_c(my)} Z" fill="#FFFFFF" stroke="{GREY}" stroke-width="1.5">'
-                f"<title>milestone {_text(_num(m.target))} by {m.on.isoformat()}</title></path>"
+                f'<path class="milestone" d="M{coord(mx)},{coord(my - 6)} L{coord(mx + 6)},{coord(my)} L{coord(mx)},{coord(my + 6)} '
+                f'L{coord(mx - 6)},{coord(my)} Z" fill="#FFFFFF" stroke="{GREY}" stroke-width="1.5">'
+                f"<title>milestone {escape(_num(m.target))} by {m.on.isoformat()}</title></path>"
             )
 
     if first <= progress.as_of <= last:
         ax = x(progress.as_of)
         out.append(
-            f'<line class="as-of" x1="{_c(ax)}" y1="{TOP}" x2="{_c(ax)}" y2="{base_y}" stroke="{GREY}" '
+            f'<line class="as-of" x1="{coord(ax)}" y1="{TOP}" x2="{coord(ax)}" y2="{base_y}" stroke="{GREY}" '
             f'stroke-width="1" stroke-dasharray="2 3"/>'
         )
         anchor, dx = ("end", -4) if ax > LEFT + plot_w * 0.8 else ("start", 4)
         out.append(
-            f'<text x="{_c(ax + dx)}" y="{base_y - 6}" text-anchor="{anchor}" fill="{GREY}">'
+            f'<text x="{coord(ax + dx)}" y="{base_y - 6}" text-anchor="{anchor}" fill="{GREY}">'
             f"as of {progress.as_of.isoformat()}</text>"
         )
 
     if points:
-        line = " ".join(f"{_c(x(d))},{_c(y(v))}" for d, v in points)
+        line = " ".join(f"{coord(x(d))},{coord(y(v))}" for d, v in points)
         out.append(f'<polyline class="cumulative" points="{line}" fill="none" stroke="{BLUE}" stroke-width="2.5"/>')
         for (d, v), p in zip(points, progress.series, strict=True):
             out.append(
-                f'<circle class="point" cx="{_c(x(d))}" cy="{_c(y(v))}" r="3.5" fill="{BLUE}">'
-                f"<title>{_text(p.period_start.isoformat())}: {_text(_num(v))} "
-                f"(expected {_text(_num(p.expected))})</title></circle>"
+                f'<circle class="point" cx="{coord(x(d))}" cy="{coord(y(v))}" r="3.5" fill="{BLUE}">'
+                f"<title>{escape(p.period_start.isoformat())}: {escape(_num(v))} "
+                f"(expected {escape(_num(p.expected))})</title></circle>"
             )
 
     legend_y = HEIGHT - 28
