@@ -2,56 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import msgspec
 
-from service.config import ConfigError, Settings, load_settings
+from service.cli_support import resolve_dsn, with_connection
+from service.cli_support import run as _run
+from service.cli_support import settings as _settings
+from service.config import Settings
 
-T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
-
-
-def _run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
-def resolve_dsn(settings: Settings, *, quiet: bool = False) -> tuple[str, bool]:
-    """The database to use: DATABASE_URL, or the embedded server (started if needed)."""
-    if settings.database_url:
-        return settings.database_url, False
-    if not settings.embedded:
-        raise click.ClickException(
-            "DATABASE_URL is not set and the embedded database is disabled (SPREAD_EMBEDDED=false). "
-            "Set DATABASE_URL=postgresql://user:password@host:5432/spread"
-        )
-    from service import embedded
-
-    if not quiet:
-        click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {settings.data_dir.resolve()}/pg")
-    maintenance = embedded.start(settings.data_dir)
-    return _run(embedded.ensure_database(maintenance)), True
-
-
-def _connect(dsn: str) -> Any:
-    from service.db import connect
-
-    return connect(dsn, Settings(database_url=dsn))
 
 
 @click.group()
@@ -118,39 +84,31 @@ def _dev_key(dsn: str, data_dir: Path) -> str:
 
     path = data_dir / "dev-key"
 
-    async def go() -> str:
-        conn = await _connect(dsn)
-        try:
-            if path.exists():
-                secret = path.read_text().strip()
-                live = await conn.fetchval(
-                    "SELECT 1 FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
-                    " AND (expires_at IS NULL OR expires_at > now())",
-                    hash_secret(secret),
-                )
-                if live:
-                    return secret
-            _, secret = await create_key(conn, "Development", ["read", "write", "admin"])
-            path.write_text(secret + "\n")
-            path.chmod(0o600)
-            return secret
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> str:
+        if path.exists():
+            secret = path.read_text().strip()
+            live = await conn.fetchval(
+                "SELECT 1 FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
+                " AND (expires_at IS NULL OR expires_at > now())",
+                hash_secret(secret),
+            )
+            if live:
+                return secret
+        _, secret = await create_key(conn, "Development", ["read", "write", "admin"])
+        path.write_text(secret + "\n")
+        path.chmod(0o600)
+        return secret
 
-    return _run(go())
+    return with_connection(dsn, go)
 
 
 def _load_demo(dsn: str) -> None:
     from service.demo import load_demo
 
-    async def go() -> None:
-        conn = await _connect(dsn)
-        try:
-            await load_demo(conn, echo=click.echo)
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> None:
+        await load_demo(conn, echo=click.echo)
 
-    _run(go())
+    with_connection(dsn, go)
 
 
 # --- migrate ----------------------------------------------------------------------------------
@@ -203,14 +161,10 @@ def keys_create(partner: str, scopes: str, expires: str | None) -> None:
     expires_at = _parse_expiry(expires)
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go() -> tuple[uuid.UUID, str]:
-        conn = await _connect(dsn)
-        try:
-            return await create_key(conn, partner.strip(), scope_list, expires_at)
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> tuple[uuid.UUID, str]:
+        return await create_key(conn, partner.strip(), scope_list, expires_at)
 
-    key_id, secret = _run(go())
+    key_id, secret = with_connection(dsn, go)
     click.echo(
         f"Created key {key_id} for {partner} with scopes {','.join(scope_list)}"
         + (f", expiring {expires_at:%Y-%m-%d}" if expires_at else "")
@@ -227,14 +181,10 @@ def keys_list() -> None:
 
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go() -> list[dict[str, Any]]:
-        conn = await _connect(dsn)
-        try:
-            return await queries.list_keys(conn)
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> list[dict[str, Any]]:
+        return await queries.list_keys(conn)
 
-    rows = _run(go())
+    rows = with_connection(dsn, go)
     if not rows:
         click.echo("No keys yet. Create one with `spread keys create --partner NAME --scopes read`.")
         return
@@ -258,14 +208,10 @@ def keys_revoke(key_id: uuid.UUID) -> None:
 
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go() -> dt.datetime | None:
-        conn = await _connect(dsn)
-        try:
-            return await queries.revoke_key(conn, key_id)
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> dt.datetime | None:
+        return await queries.revoke_key(conn, key_id)
 
-    revoked = _run(go())
+    revoked = with_connection(dsn, go)
     if revoked is None:
         raise click.ClickException(f"no key with id {key_id}; `spread keys list` shows them")
     click.echo(f"Key {key_id} is revoked (since {revoked:%Y-%m-%d %H:%M} UTC).")
@@ -286,21 +232,17 @@ def partners_create(name: str, sites: str) -> None:
     codes = sorted({c.strip().upper() for c in sites.split(",") if c.strip()})
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go() -> tuple[uuid.UUID, list[str]]:
-        conn = await _connect(dsn)
-        try:
-            async with conn.transaction():
-                partner_id = await queries.ensure_partner(conn, name.strip())
-                missing = await queries.grant_sites(conn, partner_id, codes) if codes else []
-                if missing:
-                    raise click.ClickException(
-                        f"unknown site codes: {', '.join(missing)}. Load sites with `spread import-sites` first."
-                    )
-            return partner_id, codes
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> tuple[uuid.UUID, list[str]]:
+        async with conn.transaction():
+            partner_id = await queries.ensure_partner(conn, name.strip())
+            missing = await queries.grant_sites(conn, partner_id, codes) if codes else []
+            if missing:
+                raise click.ClickException(
+                    f"unknown site codes: {', '.join(missing)}. Load sites with `spread import-sites` first."
+                )
+        return partner_id, codes
 
-    partner_id, granted = _run(go())
+    partner_id, granted = with_connection(dsn, go)
     click.echo(f"Partner {name} ({partner_id})" + (f" may write for {', '.join(granted)}." if granted else "."))
     click.echo(f'Next: `spread keys create --partner "{name}" --scopes read,write`')
 
@@ -312,14 +254,10 @@ def partners_list() -> None:
 
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go() -> list[dict[str, Any]]:
-        conn = await _connect(dsn)
-        try:
-            return await queries.list_partners(conn)
-        finally:
-            await conn.close()
+    async def go(conn: Any) -> list[dict[str, Any]]:
+        return await queries.list_partners(conn)
 
-    for r in _run(go()):
+    for r in with_connection(dsn, go):
         click.echo(f"{r['id']}  {r['name']:<30}  keys {r['live_keys']:<3}  sites {','.join(r['sites']) or '-'}")
 
 

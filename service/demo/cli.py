@@ -14,7 +14,10 @@ def register(main: click.Group) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn
 
-        from service.cli import _connect, _run, _settings, resolve_dsn
+        from service.cli_support import connect as _connect
+        from service.cli_support import resolve_dsn
+        from service.cli_support import run as _run
+        from service.cli_support import settings as _settings
         from service.demo.ckm import CITATION, import_ckm
 
         dsn, _ = resolve_dsn(_settings())

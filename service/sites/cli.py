@@ -15,7 +15,10 @@ def import_sites() -> None:
     import asyncpg
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from service.cli import _connect, _run, _settings, resolve_dsn
+    from service.cli_support import connect as _connect
+    from service.cli_support import resolve_dsn
+    from service.cli_support import run as _run
+    from service.cli_support import settings as _settings
     from service.sites.importer import ATTRIBUTION, ImportResult, import_reference_sites
 
     dsn, is_embedded = resolve_dsn(_settings())

@@ -33,7 +33,9 @@ def register(main: click.Group) -> None:
 )
 def worker(once: bool, concurrency: int, interval: float, timeout: float) -> None:
     """Deliver webhook events (signed POSTs with retries). Run as many as you like; SIGTERM stops gracefully."""
-    from service.cli import _run, _settings, resolve_dsn
+    from service.cli_support import resolve_dsn
+    from service.cli_support import run as _run
+    from service.cli_support import settings as _settings
     from service.logs import configure_logging
     from service.webhooks.worker import Worker, WorkerConfig
 
@@ -73,7 +75,7 @@ def _check_schema(dsn: str, *, migrate_embedded: bool) -> None:
     import asyncpg
 
     from service import migrate
-    from service.cli import _run
+    from service.cli_support import run as _run
 
     if migrate_embedded:
         migrate.upgrade(dsn)
