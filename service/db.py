@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Request
 
-from service.errors import ServiceUnavailableError
+from service.errors import ServiceUnavailableError, is_connection_lost
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -119,8 +119,21 @@ async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.C
         ) from None
     try:
         yield conn
+    except BaseException as exc:
+        if is_connection_lost(exc):
+            # never hand a half-broken connection to the next request (asyncpg may already
+            # have dropped it from the pool when it saw the socket close)
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+        raise
     finally:
-        await pool.release(conn)
+        try:
+            await pool.release(conn)  # a no-op after terminate()
+        except Exception as exc:
+            # asyncpg terminates a connection whose reset failed, then re-raises: the
+            # response may already be sent, and the pool has dropped the connection.
+            if not is_connection_lost(exc):
+                raise
 
 
 def provide_conn(request: Request[Any, Any, Any]) -> asyncpg.Connection:

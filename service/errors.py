@@ -8,6 +8,7 @@ names the request id, and the details go to the log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Annotated, Any
@@ -187,6 +188,40 @@ def _malformed(exc: Exception) -> bool:
     return "malformed" in str(getattr(exc, "detail", "")).lower()
 
 
+# What asyncpg raises when the connection under a request is lost (backend terminated,
+# server restart or shutdown, network failure), or cannot be made. None of them is a bug in the
+# request or in the service: they answer 503 with Retry-After, and the connection is dropped
+# rather than returned to the pool (see service.db.acquire).
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,  # 08xxx: ConnectionDoesNotExistError, ConnectionFailureError, ...
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.AdminShutdownError,  # 57P01: pg_terminate_backend, fast shutdown
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.InternalClientError,  # "cannot switch to state ...; another operation is in progress"
+    OSError,  # ConnectionError and refused/reset/unreachable sockets while connecting
+)
+# InterfaceError is also raised for client-side mistakes (DataError: an argument does not fit
+# its parameter); only these messages mean the connection is gone. When the server closes a
+# connection a request holds, asyncpg returns it to the pool at once, so the request's next
+# statement says "released back to the pool".
+_LOST_INTERFACE = (
+    "connection is closed",
+    "connection was closed",
+    "another operation is in progress",
+    "released back to the pool",
+)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` means the database connection is gone or cannot be made."""
+    if isinstance(exc, _CONNECTION_LOST):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.DataError):
+        message = str(exc)
+        return any(m in message for m in _LOST_INTERFACE)
+    return False
+
+
 def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem, dict[str, str], dict[str, Any]]:
     """Map any exception to a problem, its headers and extra members. The one mapping."""
     request_id = _request_id(request)
@@ -251,16 +286,17 @@ def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem
         if exc.headers:
             headers.update(exc.headers)
         problem = Problem(type=problem_type(slug), title=title, status=status, detail=detail)
-    elif isinstance(
-        exc,
-        (
-            asyncpg.TooManyConnectionsError,
-            asyncpg.CannotConnectNowError,
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresConnectionError,
-        ),
-    ):
+    elif isinstance(exc, RecursionError):
+        # msgspec (like json) refuses nesting past the interpreter's recursion limit; the
+        # request is at fault, not the service. Nothing of ours recurses over request data.
+        log.warning("nesting too deep: %r", exc, extra={"request_id": request_id})
+        problem = Problem(
+            type=problem_type("malformed-body"),
+            title="Malformed request body",
+            status=400,
+            detail="The request body is nested too deeply. Flatten it: no field here needs more than a few levels.",
+        )
+    elif is_connection_lost(exc) or isinstance(exc, asyncpg.TooManyConnectionsError | TimeoutError):
         log.warning("database unavailable: %r", exc, extra={"request_id": request_id})
         headers["Retry-After"] = "2"
         problem = Problem(
@@ -268,6 +304,17 @@ def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem
             title="Service unavailable",
             status=503,
             detail="The database is unavailable or busy. Retry shortly.",
+        )
+    elif isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError | asyncpg.LockNotAvailableError):
+        # Deadlock or serialization failure between concurrent writers: nothing was written,
+        # and the same request sent again succeeds (or meets the winner's result).
+        log.warning("concurrent write lost: %r", exc, extra={"request_id": request_id})
+        headers["Retry-After"] = "1"
+        problem = Problem(
+            type=problem_type("service-unavailable"),
+            title="Service unavailable",
+            status=503,
+            detail="The request collided with a concurrent write and was rolled back; nothing was written. Retry it.",
         )
     elif isinstance(exc, asyncpg.QueryCanceledError):
         log.warning("statement timeout: %r", exc, extra={"request_id": request_id})
@@ -291,8 +338,23 @@ def to_problem(request: Request[Any, Any, Any], exc: Exception) -> tuple[Problem
     return problem, headers, extra
 
 
+def _drop_request_connection(request: Request[Any, Any, Any]) -> None:
+    """Terminate the request's pooled connection after it failed as lost.
+
+    The handler's exception is answered here, inside the middleware that releases the
+    connection, so the pool would otherwise try to reset and reuse a connection whose protocol
+    state is unknown. Terminating it makes the pool open a fresh one for the next request.
+    """
+    conn = request.scope.get("state", {}).get("conn")
+    if conn is not None:
+        with contextlib.suppress(asyncpg.InterfaceError):  # already dropped by asyncpg
+            conn.terminate()
+
+
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar exception handler: every error leaves here as problem+json."""
+    if is_connection_lost(exc):
+        _drop_request_connection(request)
     problem, headers, extra = to_problem(request, exc)
     body: dict[str, Any] = msgspec.to_builtins(problem)
     body.update(extra)

@@ -17,7 +17,7 @@ import msgspec
 from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
-from service.errors import InvalidInputError, PreconditionFailedError
+from service.errors import InvalidInputError
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -65,6 +65,9 @@ CursorQuery = Annotated[
 Date = dt.date
 Id = uuid.UUID
 
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
@@ -89,7 +92,17 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raise InvalidInputError("cursor is not one this API issued; start again without it", field="cursor") from None
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
+    if any(isinstance(v, int) and not INT8_MIN <= v <= INT8_MAX for v in values):
+        # no key the database stores is wider than bigint: such a cursor was not issued here
+        raise InvalidInputError("cursor is not one this API issued; start again without it", field="cursor")
     return values
+
+
+def cursor_int4(value: Any) -> int:
+    """A cursor's key for an ``integer`` column; 422 naming ``cursor`` when it does not fit."""
+    if isinstance(value, bool) or not isinstance(value, int) or not INT4_MIN <= value <= INT4_MAX:
+        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
+    return value
 
 
 # --- ETags ----------------------------------------------------------------------------------
@@ -100,29 +113,31 @@ def etag(version: int | str) -> str:
     return f'"{version}"'
 
 
-def check_if_match(if_match: str | None, current_version: int) -> None:
-    """Raise 412 when an ``If-Match`` header names another version."""
+def if_match_versions(if_match: str | None) -> list[int] | None:
+    """The record versions an ``If-Match`` header accepts; the one place it is read.
+
+    ``None`` when the header is absent or ``*`` (any existing record matches). Otherwise the
+    version of every listed entity tag that this API could have issued. RFC 9110 13.1.1:
+    If-Match uses the strong comparison, so weak tags (``W/"3"``) never match, and a list
+    matches when any listed tag does. An empty list matches no record (412).
+    """
     if if_match is None:
-        return
+        return None
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
-        return
-    wanted = etag(current_version)
-    if wanted not in tags and f"W/{wanted}" not in tags:
-        raise PreconditionFailedError(
-            f"The record has changed since you read it (current ETag {wanted}). GET it again, reapply your change and retry."
-        )
-
-
-def parse_if_match_version(if_match: str | None) -> int | None:
-    """The version number an ``If-Match`` header asks for, or None for absent or ``*``."""
-    if if_match is None or if_match.strip() == "*":
         return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    try:
-        return int(tag)
-    except ValueError:
-        raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued.") from None
+    versions: list[int] = []
+    for tag in tags:
+        inner = tag[1:-1] if len(tag) >= 2 and tag[0] == tag[-1] == '"' else ""
+        # Strong comparison is character for character: "3" matches version 3, "03" does not.
+        if inner.isascii() and inner.isdigit() and len(inner) <= 9 and str(int(inner)) == inner:
+            versions.append(int(inner))
+    return versions
+
+
+def if_match_allows(versions: list[int] | None, current_version: int) -> bool:
+    """Whether the versions from :func:`if_match_versions` accept a record at ``current_version``."""
+    return versions is None or current_version in versions
 
 
 # --- request bodies with examples -----------------------------------------------------------
@@ -147,7 +162,14 @@ JSONBodyOf = _JSONBodyOf
 # --- shared request parameters --------------------------------------------------------------
 
 IfMatchHeader = Annotated[
-    str | None, HeaderParameter(name="If-Match", max_length=200, required=False, description="ETag from a GET")
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        max_length=200,
+        required=False,
+        description='ETag from a GET. Strong comparison: `W/"..."` tags never match; a list matches when any '
+        "listed tag does; `*` matches any existing record. 412 when none matches.",
+    ),
 ]
 # Constraints for a site-code query parameter: QueryParameter(..., **CODE_QUERY).
 CODE_QUERY: dict[str, Any] = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}

@@ -174,3 +174,13 @@ async def admin(make_key: KeyMaker) -> dict[str, str]:
 async def reader(make_key: KeyMaker) -> dict[str, str]:
     """Headers for a read-only key."""
     return await make_key("read", partner="Reader")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` tests run only when asked for (``-m slow``); the default run skips them."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

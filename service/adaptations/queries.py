@@ -115,7 +115,11 @@ SELECT a.id, a.innovation_id, a.site_code,
        coalesce((SELECT array_agg(c ->> 'key') FROM jsonb_array_elements(i.core_components) c), '{}') AS component_keys
 FROM adoptions a JOIN innovations i ON i.id = a.innovation_id
 WHERE a.id = $1
+FOR SHARE OF i
 """
+# FOR SHARE OF i: the innovation's core components cannot change (an innovation PATCH locks it
+# FOR NO KEY UPDATE) until the adaptation that names them has committed; the PATCH then sees
+# the adaptation and refuses to drop a component it names.
 
 
 async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
@@ -154,26 +158,30 @@ UPDATE adaptations AS ad SET
     {", ".join(f"{f} = CASE WHEN ${2 + 2 * i} THEN ${3 + 2 * i}{_CASTS.get(f, '')} ELSE ad.{f} END" for i, f in enumerate(FIELDS))},
     updated_at = now(),
     version = ad.version + 1
-WHERE ad.id = $1 AND (${2 + 2 * len(FIELDS)}::int IS NULL OR ad.version = ${2 + 2 * len(FIELDS)})
+WHERE ad.id = $1 AND (${2 + 2 * len(FIELDS)}::int[] IS NULL OR ad.version = ANY(${2 + 2 * len(FIELDS)}::int[]))
 RETURNING ad.id
 """
 
 
 async def update_adaptation(
-    conn: asyncpg.Connection, adaptation_id: uuid.UUID, changes: dict[str, Any], expected_version: int | None
+    conn: asyncpg.Connection, adaptation_id: uuid.UUID, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> bool:
     args: list[Any] = [adaptation_id]
     for field in FIELDS:
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     return await conn.fetchval(UPDATE_ADAPTATION, *args) is not None
 
 
-DELETE_ADAPTATION = "DELETE FROM adaptations WHERE id = $1 AND ($2::int IS NULL OR version = $2) RETURNING id"
+DELETE_ADAPTATION = (
+    "DELETE FROM adaptations WHERE id = $1 AND ($2::int[] IS NULL OR version = ANY($2::int[])) RETURNING id"
+)
 
 
-async def delete_adaptation(conn: asyncpg.Connection, adaptation_id: uuid.UUID, expected_version: int | None) -> bool:
-    return await conn.fetchval(DELETE_ADAPTATION, adaptation_id, expected_version) is not None
+async def delete_adaptation(
+    conn: asyncpg.Connection, adaptation_id: uuid.UUID, expected_versions: list[int] | None
+) -> bool:
+    return await conn.fetchval(DELETE_ADAPTATION, adaptation_id, expected_versions) is not None
 
 
 EXISTS = "SELECT EXISTS (SELECT 1 FROM adaptations WHERE id = $1)"

@@ -171,18 +171,18 @@ UPDATE adoptions AS a SET
     external_id = CASE WHEN $10 THEN $11 ELSE a.external_id END,
     updated_at = now(),
     version = a.version + 1
-WHERE a.id = $1 AND ($12::int IS NULL OR a.version = $12)
+WHERE a.id = $1 AND ($12::int[] IS NULL OR a.version = ANY($12::int[]))
 RETURNING a.id
 """
 
 
 async def update_adoption(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, changes: dict[str, Any], expected_version: int | None
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> bool:
     args: list[Any] = [adoption_id]
     for field in ("stage", "started_on", "notes", "discontinued_reason", "external_id"):
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     return await conn.fetchval(UPDATE_ADOPTION, *args) is not None
 
 

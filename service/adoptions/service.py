@@ -25,7 +25,7 @@ from service.errors import (
 )
 from service.innovations.queries import exists as innovation_exists
 from service.sites.queries import existing_codes
-from service.types import parse_if_match_version
+from service.types import if_match_versions
 
 
 def map_db_error(exc: asyncpg.PostgresError, field: str = "sources") -> Exception:
@@ -174,7 +174,7 @@ async def update_adoption(
         changes.setdefault("discontinued_reason", None)
     if "started_on" in changes and changes["started_on"] > dt.date.today():
         raise InvalidInputError("startedOn cannot be in the future", field="startedOn")
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             ok = await queries.update_adoption(conn, adoption_id, changes, expected)

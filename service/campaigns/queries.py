@@ -198,13 +198,13 @@ UPDATE campaigns AS c SET
     status = CASE WHEN $23 THEN $24 ELSE c.status END,
     updated_at = now(),
     version = c.version + 1
-WHERE c.id = $1 AND ($25::int IS NULL OR c.version = $25)
+WHERE c.id = $1 AND ($25::int[] IS NULL OR c.version = ANY($25::int[]))
 RETURNING c.id
 """
 
 
 async def update_campaign(
-    conn: asyncpg.Connection, campaign_id: uuid.UUID, changes: dict[str, Any], expected_version: int | None
+    conn: asyncpg.Connection, campaign_id: uuid.UUID, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> bool:
     aim = changes.get("aim")
     args: list[Any] = [campaign_id]
@@ -221,7 +221,7 @@ async def update_campaign(
     )
     for field in ("milestones", "status"):
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     updated = await conn.fetchval(UPDATE_CAMPAIGN, *args)
     if updated is None:
         return False
@@ -357,6 +357,15 @@ async def list_commitments(
     return [msgspec.convert(r, Commitment) for r in rows], msgspec.convert(summary, ApportionmentSummary)
 
 
+# Two PUTs of one commitment are decided one after the other: the second waits here for the
+# first to commit, then reads its version (and answers 412 when it sent the old ETag).
+LOCK_COMMITMENT = "SELECT 1 FROM commitments WHERE campaign_id = $1 AND site_code = $2 FOR UPDATE"
+
+
+async def lock_commitment(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> None:
+    await conn.execute(LOCK_COMMITMENT, campaign_id, site_code)
+
+
 UPSERT_COMMITMENT = """
 INSERT INTO commitments AS m (campaign_id, site_code, target, due_on, milestones, agreed_on, partner_id)
 VALUES ($1, $2, $3, $4, $5, coalesce($6, current_date), $7)
@@ -368,13 +377,13 @@ ON CONFLICT (campaign_id, site_code) DO UPDATE SET
     partner_id = excluded.partner_id,
     updated_at = now(),
     version = m.version + 1
-WHERE ($8::int IS NULL OR m.version = $8)
+WHERE ($8::int[] IS NULL OR m.version = ANY($8::int[]))
 RETURNING (xmax = 0) AS inserted
 """
 
 
 async def upsert_commitment(
-    conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str, values: dict[str, Any], expected: int | None
+    conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str, values: dict[str, Any], expected: list[int] | None
 ) -> bool | None:
     """True when created, False when updated, None when ``expected`` did not match."""
     return await conn.fetchval(
@@ -482,13 +491,13 @@ UPDATE impediments AS i SET
     resolved_on = CASE WHEN $12 THEN $13::date ELSE i.resolved_on END,
     updated_at = now(),
     version = i.version + 1
-WHERE i.id = $1 AND ($14::int IS NULL OR i.version = $14)
+WHERE i.id = $1 AND ($14::int[] IS NULL OR i.version = ANY($14::int[]))
 RETURNING i.id
 """
 
 
 async def update_impediment(
-    conn: asyncpg.Connection, impediment_id: uuid.UUID, changes: dict[str, Any], expected: int | None
+    conn: asyncpg.Connection, impediment_id: uuid.UUID, changes: dict[str, Any], expected: list[int] | None
 ) -> bool:
     args: list[Any] = [impediment_id]
     for field in ("description", "category", "status", "support_offered", "support_offered_on", "resolved_on"):

@@ -50,7 +50,7 @@ from service.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from service.types import parse_if_match_version
+from service.types import if_match_allows, if_match_versions
 
 MAX_SPAN_DAYS = 3653  # ten years: keeps a weekly series under 530 points
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
@@ -306,7 +306,7 @@ async def update_campaign(
     if_match: str | None,
 ) -> tuple[Campaign, int]:
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id, for_update=True)
@@ -319,7 +319,7 @@ async def update_campaign(
                 reopening = set(changes) == {"status"} and changes["status"] != "closed"
                 if not (reopening and principal.is_admin):
                     _require_open(meta)
-            if expected is not None and expected != meta["version"]:
+            if not if_match_allows(expected, meta["version"]):
                 raise PreconditionFailedError(
                     f'the campaign has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
                 )
@@ -364,7 +364,7 @@ async def put_commitment(
     if_match: str | None,
 ) -> tuple[Commitment, int, bool]:
     """Create or replace a site's commitment; returns it, its version and whether it is new."""
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
@@ -372,10 +372,11 @@ async def put_commitment(
                 raise NotFoundError(f"no site has code '{site_code}'")
             await _require_site_writer(conn, principal, meta, site_code)
             _require_open(meta)
+            await queries.lock_commitment(conn, campaign_id, site_code)
             current = await queries.get_commitment(conn, campaign_id, site_code)
             if if_match is not None and current is None:
                 raise PreconditionFailedError(f"{site_code} has no commitment to this campaign yet; leave If-Match out")
-            if expected is not None and current is not None and current[1] != expected:
+            if current is not None and not if_match_allows(expected, current[1]):
                 raise PreconditionFailedError(
                     f'the commitment has changed since you read it (ETag "{current[1]}"); GET it again and retry'
                 )
@@ -420,8 +421,10 @@ async def put_commitment(
             inserted = await queries.upsert_commitment(conn, campaign_id, site_code, values, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
+    if inserted is None:  # pragma: no cover - the row is locked, so the version cannot move under us
+        raise PreconditionFailedError("the commitment has changed since you read it; GET it again and retry")
     found = await queries.get_commitment(conn, campaign_id, site_code)
-    assert found is not None and inserted is not None
+    assert found is not None
     return found[0], found[1], bool(inserted)
 
 
@@ -512,7 +515,7 @@ async def update_impediment(
     if_match: str | None,
 ) -> tuple[Impediment, int]:
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             current = await queries.impediment_meta(conn, impediment_id)
@@ -521,7 +524,7 @@ async def update_impediment(
             meta = await _meta(conn, current["campaign_id"])
             await _require_site_writer(conn, principal, meta, current["site_code"])
             _require_open(meta)
-            if expected is not None and expected != current["version"]:
+            if not if_match_allows(expected, current["version"]):
                 raise PreconditionFailedError(
                     f'the impediment has changed since you read it (ETag "{current["version"]}"); GET it again and retry'
                 )

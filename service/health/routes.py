@@ -1,7 +1,15 @@
-"""``/health/live`` (the process is up) and ``/health/ready`` (database reachable, schema at head)."""
+"""``/health/live`` (the process is up) and ``/health/ready`` (database reachable, schema at head).
+
+Both are public, so they say ready or not and nothing else (no schema revisions: the log has
+those). Readiness is checked at most about once a second per process: the answer is cached,
+and a burst of probes waits on one shared check instead of each taking a pool connection.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
 from litestar import Request, get
@@ -11,12 +19,43 @@ from service.errors import ServiceUnavailableError, responses
 from service.migrate import head_revision, revision_on
 from service.types import ReadBase
 
+log = logging.getLogger("spread.health")
 
-class Health(ReadBase, frozen=True, omit_defaults=True):
+CACHE_SECONDS = 1.0
+
+
+class Health(ReadBase, frozen=True):
     status: str
-    database: str | None = None
-    schema_revision: str | None = None
-    expected_revision: str | None = None
+
+
+class Readiness:
+    """The last readiness answer of this process, and the lock that keeps checks to one at a time."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.checked_at = float("-inf")  # time.monotonic() when the last check finished
+        self.problem: str | None = None  # why the service is not ready, or None when it is
+        self.checks = 0  # database checks made (a burst of probes should make one)
+
+    def fresh(self, arrived: float) -> bool:
+        """A check that finished after this probe arrived, or within the cache period, answers it."""
+        return self.checked_at >= arrived or time.monotonic() - self.checked_at < CACHE_SECONDS
+
+
+async def _check(app: Any) -> str | None:
+    """Why the database cannot serve this service (unreachable, not migrated), or None."""
+    settings = app.state.settings
+    expected = head_revision()
+    try:
+        async with acquire(app.state.pool, settings.pool_acquire_timeout) as conn:
+            current = await revision_on(conn)
+    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+        log.warning("not ready: database unreachable: %r", exc)
+        return "The database is not reachable."
+    if current != expected:
+        log.warning("not ready: schema at %s, service needs %s; run `spread migrate`", current, expected)
+        return "The database schema is not the one this version needs. Run `spread migrate`."
+    return None
 
 
 @get("/health/live", operation_id="GetLiveness", tags=["health"], summary="The process is up")
@@ -33,20 +72,18 @@ async def live() -> Health:
     responses=responses(503),
 )
 async def ready(request: Request[Any, Any, Any]) -> Health:
-    """200 when the database answers and its schema is at the head migration; 503 otherwise."""
+    """200 when the database answers and its schema is the one this version needs; 503 otherwise."""
     app = request.app
-    settings = app.state.settings
-    expected = head_revision()
-    try:
-        async with acquire(app.state.pool, settings.pool_acquire_timeout) as conn:
-            current = await revision_on(conn)
-    except ServiceUnavailableError:
-        raise
-    except Exception:  # noqa: BLE001 - any database failure means not ready
-        raise ServiceUnavailableError("The database is not reachable.", headers={"Retry-After": "5"}) from None
-    if current != expected:
-        raise ServiceUnavailableError(
-            f"The database schema is at {current or 'nothing'}, the service needs {expected}. Run `spread migrate`.",
-            headers={"Retry-After": "30"},
-        )
-    return Health(status="ok", database="ok", schema_revision=current, expected_revision=expected)
+    state: Readiness | None = getattr(app.state, "readiness", None)
+    if state is None:
+        state = app.state.readiness = Readiness()
+    arrived = time.monotonic()
+    if not state.fresh(arrived):
+        async with state.lock:
+            if not state.fresh(arrived):  # nobody refreshed it while this probe waited
+                state.checks += 1
+                state.problem = await _check(app)
+                state.checked_at = time.monotonic()
+    if state.problem is not None:
+        raise ServiceUnavailableError(state.problem, headers={"Retry-After": "5"})
+    return Health(status="ok")

@@ -175,18 +175,18 @@ UPDATE innovations AS i SET
     derived_from_adoption_id = CASE WHEN $30 THEN $31::uuid ELSE i.derived_from_adoption_id END,
     updated_at = now(),
     version = i.version + 1
-WHERE i.id = $1 AND ($32::int IS NULL OR i.version = $32)
+WHERE i.id = $1 AND ($32::int[] IS NULL OR i.version = ANY($32::int[]))
 RETURNING {COLUMNS}
 """
 
 
 async def update_innovation(
-    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], expected_version: int | None
+    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> tuple[Innovation, int] | None:
     args: list[Any] = [innovation_id]
     for field in _UPDATABLE:
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     row = await conn.fetchrow(UPDATE_INNOVATION, *args)
     if row is None:
         return None
@@ -216,6 +216,31 @@ async def innovation_meta(
         "used_component_keys": set(row["used_component_keys"]),
         "parent_derives_from_this": bool(row["is_ancestor_of_candidate"]) if candidate_parent else False,
     }
+
+
+# Locks, taken at the start of a write transaction (the write shape: lock, fetch, check, write).
+# Creates that derive a slug from the same title take turns, so each sees the slug the other
+# took; look-then-insert alone let two concurrent creates pick one slug (409).
+LOCK_SLUG = "SELECT pg_advisory_xact_lock(hashtext('spread.innovation_slug'), hashtext($1))"
+# A derivation cycle spans rows that need not be related before the write (A -> B while
+# B -> A), so every change of derivedFromId takes one lock: they are rare, and each walks the
+# family tree only after the previous one has committed. Taken before any row lock.
+LOCK_DERIVATIONS = "SELECT pg_advisory_xact_lock(hashtext('spread.innovation_derivation'))"
+# The innovation itself, against concurrent writers and against adaptations being created
+# (they hold it FOR SHARE while they check the core components they name).
+LOCK_INNOVATION = "SELECT 1 FROM innovations WHERE id = $1 FOR NO KEY UPDATE"
+
+
+async def lock_slug(conn: asyncpg.Connection, base: str) -> None:
+    await conn.execute(LOCK_SLUG, base)
+
+
+async def lock_derivations(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK_DERIVATIONS)
+
+
+async def lock_innovation(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> None:
+    await conn.execute(LOCK_INNOVATION, innovation_id)
 
 
 EXISTS = "SELECT EXISTS (SELECT 1 FROM innovations WHERE id = $1)"

@@ -26,6 +26,7 @@ from service.types import (
     IfMatchHeader,
     JSONBodyOf,
     LimitQuery,
+    cursor_int4,
     decode_cursor,
     encode_cursor,
 )
@@ -58,7 +59,7 @@ def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
     if decoded is None:
         return None
     try:
-        key = dt.datetime.fromisoformat(decoded[0]) if "createdAt" in sort else int(decoded[0])
+        key = dt.datetime.fromisoformat(decoded[0]) if "createdAt" in sort else cursor_int4(decoded[0])
         return key, uuid.UUID(str(decoded[1]))
     except (TypeError, ValueError):
         raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None

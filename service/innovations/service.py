@@ -24,7 +24,7 @@ from service.errors import (
 from service.innovations import queries
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationUpdate
 from service.sites.queries import existing_codes
-from service.types import parse_if_match_version
+from service.types import if_match_versions
 
 
 def slugify(title: str) -> str:
@@ -103,6 +103,8 @@ async def create_innovation(
     values["is_demo"] = is_demo
     try:
         async with write_transaction(conn, actor):
+            if data.slug is None:
+                await queries.lock_slug(conn, slugify(data.title))
             values["slug"] = data.slug or await unique_slug(conn, data.title)
             innovation, _version = await queries.insert_innovation(conn, values)
             await queries.insert_origin_adoption(
@@ -137,7 +139,29 @@ async def update_innovation(
 ) -> tuple[Innovation, int]:
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
     new_parent = changes.get("derived_from_id")
-    meta = await _writable(conn, principal, innovation_id, new_parent)
+    expected = if_match_versions(if_match)
+    try:
+        async with write_transaction(conn, actor):
+            if new_parent is not None:
+                await queries.lock_derivations(conn)
+            await queries.lock_innovation(conn, innovation_id)
+            meta = await _writable(conn, principal, innovation_id, new_parent)
+            await _check_update(conn, innovation_id, changes, meta)
+            updated = await queries.update_innovation(conn, innovation_id, changes, expected)
+    except asyncpg.PostgresError as exc:
+        raise map_db_error(exc) from exc
+    if updated is None:
+        raise PreconditionFailedError(
+            f'the innovation has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
+        )
+    return updated
+
+
+async def _check_update(
+    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], meta: dict[str, Any]
+) -> None:
+    """The rules a PATCH must pass, over facts fetched under the innovation's lock."""
+    new_parent = changes.get("derived_from_id")
     if "core_components" in changes:
         _check_components(changes["core_components"])
         kept = {c.key for c in changes["core_components"]}
@@ -159,17 +183,6 @@ async def update_innovation(
         await _check_derivation(
             conn, changes.get("derived_from_id", new_parent), changes.get("derived_from_adoption_id")
         )
-    expected = parse_if_match_version(if_match)
-    try:
-        async with write_transaction(conn, actor):
-            updated = await queries.update_innovation(conn, innovation_id, changes, expected)
-    except asyncpg.PostgresError as exc:
-        raise map_db_error(exc) from exc
-    if updated is None:
-        raise PreconditionFailedError(
-            f'the innovation has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
-        )
-    return updated
 
 
 async def retire_innovation(

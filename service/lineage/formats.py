@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -220,8 +221,14 @@ def geojson(innovation_id: uuid.UUID, nodes: list[LineageNode], edges: list[Line
     return _encode(_FeatureCollection(type="FeatureCollection", innovation_id=innovation_id, features=features))
 
 
+# Control characters (C0, DEL, C1) and Unicode line/paragraph separators would end a
+# Mermaid comment or label and let the rest of a title or site name run as diagram source.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
+
+
 def _label(text: str) -> str:
-    """Text safe inside a quoted Mermaid label (entity codes for the few breaking characters)."""
+    """Text safe inside a quoted Mermaid label or a ``%%`` comment: one line, no breaking characters."""
+    text = _LINE_BREAKING.sub(" ", text)
     return text.replace("#", "#35;").replace('"', "#34;").replace("<", "#60;").replace(">", "#62;")
 
 

@@ -104,18 +104,18 @@ UPDATE measures AS m SET
     innovation_id = CASE WHEN $14 THEN $15::uuid ELSE m.innovation_id END,
     updated_at = now(),
     version = m.version + 1
-WHERE m.code = $1 AND ($16::int IS NULL OR m.version = $16)
+WHERE m.code = $1 AND ($16::int[] IS NULL OR m.version = ANY($16::int[]))
 RETURNING {_MEASURE_COLUMNS}
 """
 
 
 async def update_measure(
-    conn: asyncpg.Connection, code: str, changes: dict[str, Any], expected_version: int | None
+    conn: asyncpg.Connection, code: str, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> MeasureRow | None:
     args: list[Any] = [code]
     for field in _UPDATABLE:
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     row = await conn.fetchrow(UPDATE_MEASURE, *args)
     return _measure_row(row) if row else None
 

@@ -57,7 +57,7 @@ from service.outcomes.schemas import (
     ObservationsWritten,
     SpcSummary,
 )
-from service.types import parse_if_match_version
+from service.types import if_match_versions
 
 PERCENT_UNITS = frozenset({"%", "percent", "percentage", "per cent"})
 REL_TOL = 1e-3
@@ -131,7 +131,7 @@ async def update_measure(
         raise ForbiddenError("only the partner that defined this measure, or an admin, may change it")
     if "innovation_id" in changes:
         await _check_innovation(conn, changes["innovation_id"])
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             updated = await queries.update_measure(conn, code, changes, expected)

@@ -148,13 +148,13 @@ UPDATE sites AS s SET
     successor_code = CASE WHEN $18 THEN $19 ELSE s.successor_code END,
     updated_at = now(),
     version = s.version + 1
-WHERE s.code = $1 AND ($20::int IS NULL OR s.version = $20)
+WHERE s.code = $1 AND ($20::int[] IS NULL OR s.version = ANY($20::int[]))
 RETURNING {_COLUMNS}
 """
 
 
 async def update_site(
-    conn: asyncpg.Connection, code: str, changes: dict[str, object], expected_version: int | None
+    conn: asyncpg.Connection, code: str, changes: dict[str, object], expected_versions: list[int] | None
 ) -> tuple[Site, int] | None:
     args: list[object] = [code]
     for field in (
@@ -169,14 +169,15 @@ async def update_site(
         "successor_code",
     ):
         args.extend([field in changes, changes.get(field)])
-    args.append(expected_version)
+    args.append(expected_versions)
     row = await conn.fetchrow(UPDATE_SITE, *args)
     if row is None:
         return None
     return msgspec.convert(row, Site), row["version"]
 
 
-NEXT_OTHER_CODE = "SELECT 'SPR-' || upper(substr(md5(random()::text), 1, 6))"
+# From a sequence (migration 0008): SPR-000123, never a repeat, skipping codes already taken.
+NEXT_OTHER_CODE = "SELECT spread_next_site_code()"
 
 
 async def new_other_code(conn: asyncpg.Connection) -> str:

@@ -13,7 +13,7 @@ from service.db import Actor, write_transaction
 from service.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from service.sites import queries
 from service.sites.schemas import Site, SiteCreate, SiteUpdate
-from service.types import parse_if_match_version
+from service.types import if_match_versions
 
 CODE_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "region": (re.compile(r"^Y[0-9]{2}$"), "Y and 2 digits, e.g. Y56"),
@@ -95,7 +95,7 @@ async def update_site(
     if changes.get("successor_code") == code or changes.get("parent_code") == code:
         raise InvalidInputError("a site cannot be its own parent or successor", field="parentCode")
     await _check_references(conn, changes)
-    expected = parse_if_match_version(if_match)
+    expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             updated = await queries.update_site(conn, code, changes, expected)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import httpx
 
 from service.sites.importer import import_reference_sites
@@ -155,3 +158,26 @@ async def test_body_problems(client: httpx.AsyncClient, admin) -> None:
     )
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_issued_codes_come_from_a_sequence_and_never_collide(client: httpx.AsyncClient, admin) -> None:
+    # codes issued before the sequence keep working, and the sequence steps over them
+    for code in ("SPR-0A1B2C", "SPR-000002"):
+        r = await client.post("/v1/sites", json={"code": code, "name": f"Old {code}", "kind": "other"}, headers=admin)
+        assert r.status_code == 201, r.text
+        assert (await client.get(f"/v1/sites/{code}", headers=admin)).status_code == 200
+        assert (await client.get(f"/v1/sites?q={code.lower()}", headers=admin)).json()["items"][0]["code"] == code
+
+    codes: list[str] = []
+    for batch in range(20):
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/sites", json={"name": f"Partner {batch}-{i}", "kind": "other"}, headers=admin)
+                for i in range(10)
+            )
+        )
+        assert [r.status_code for r in answers] == [201] * 10, [r.text for r in answers if r.status_code != 201]
+        codes += [r.json()["code"] for r in answers]
+    assert len(set(codes)) == len(codes) == 200
+    assert all(re.fullmatch(r"SPR-[0-9]{6}", c) for c in codes), codes[:5]
+    assert "SPR-000002" not in codes and "SPR-000001" in codes
