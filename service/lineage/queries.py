@@ -205,19 +205,20 @@ LARGE_SPREAD = 2_000
 SPREAD = _spread("sites")
 SPREAD_LARGE = _spread(_SITES_BY_HASH)
 
-# Upstream of adoption $2 (innovation $1): its ancestors, each walked once (``UNION`` over ids),
-# the walk stopped by the ``LIMIT $3`` that reads it; $4 bounds the links. Sources in an ancestor
-# innovation are included but not walked further.
+# Upstream of adoption $2 (innovation $1): its ancestors, each walked once (``UNION`` over ids;
+# ``own`` follows from the id), the walk stopped by the ``LIMIT $3`` that reads it; $4 bounds the
+# links. Each step probes sources and their adoptions by key, so a step costs its new rows, not
+# the innovation's size. Sources in an ancestor innovation are included but not walked further.
 ADOPTION_UPSTREAM = f"""
 WITH RECURSIVE
-up (id) AS (
-    SELECT $2::uuid
+up (id, own) AS (
+    SELECT $2::uuid, true
     UNION
-    SELECT s.source_adoption_id
+    SELECT s.source_adoption_id, src.innovation_id = $1
     FROM up u
-    JOIN adoptions a ON a.id = u.id
     JOIN adoption_sources s ON s.adoption_id = u.id
-    WHERE a.innovation_id = $1
+    JOIN adoptions src ON src.id = s.source_adoption_id
+    WHERE u.own
 ),
 closure AS MATERIALIZED (
     SELECT u.id FROM up u LIMIT $3
