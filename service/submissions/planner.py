@@ -1,5 +1,6 @@
-"""The lineage step of a batch's plan: pure Python over rows already matched to adoptions.
+"""A batch's plan: pure Python over the rows and the registry facts fetched for them.
 
+``plan`` matches each row to the adoption it updates (one row per adoption), then
 ``check_lineage`` resolves every row's learned-from links (to a row of the batch or an adoption
 in the registry) and applies the lineage rules to the graph the batch would leave behind:
 sources start no later than their learners, moving a start keeps every existing link valid,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -145,6 +147,73 @@ def scc(nodes: set[uuid.UUID], edges: dict[uuid.UUID, list[uuid.UUID]]) -> list[
                 if len(component) > 1:
                     found.append(component)
     return found
+
+
+def match(r: Row, reg: Registry) -> None:
+    """Find the adoption a row updates (same partner externalId, else the site's adoption)."""
+    rep, inn = r.report, r.innovation
+    assert rep is not None and inn is not None
+    target = None
+    if rep.external_id is not None:
+        target = reg.by_external.get((inn.id, rep.external_id))
+        if target is not None and target.site_code != rep.site_code:
+            r.fail(
+                "siteCode",
+                f"externalId '{rep.external_id}' already names your adoption at site {target.site_code}; "
+                "an adoption cannot move to another site",
+            )
+            return
+    if target is None:
+        found = reg.at_site.get((inn.id, rep.site_code))
+        if found is not None and (found.stage != DISCONTINUED or rep.stage == DISCONTINUED):
+            target = found
+    if target is not None and target.stage == DISCONTINUED and rep.stage != DISCONTINUED:
+        other = reg.open_at.get((inn.id, rep.site_code))
+        if other is not None and other.id != target.id:
+            r.fail(
+                "stage",
+                f"site {rep.site_code} already has an open adoption of this innovation ({other.id}); "
+                "it cannot reopen another one",
+            )
+            return
+    r.target = target
+    r.adoption_id = target.id if target is not None else uuid.uuid4()
+    r.reason = rep.discontinued_reason
+    if rep.stage == DISCONTINUED and not r.reason:
+        if target is not None and target.stage == DISCONTINUED and target.discontinued_reason:
+            r.reason = target.discontinued_reason
+        else:
+            r.fail("discontinuedReason", "stage 'discontinued' needs a reason")
+
+
+def plan(rows: list[Row], readable: list[Row], reg: Registry, known: set[str]) -> LineageWork:
+    """Match each readable row whose innovation and site are ``known`` to the adoption it updates
+    (one row per adoption), then apply the lineage rules to all of them."""
+    claimed: dict[Any, int] = {}
+    for r in readable:
+        rep = r.report
+        assert rep is not None
+        if r.innovation is None or rep.site_code not in known:
+            continue
+        match(r, reg)
+        if r.adoption_id is None:
+            continue
+        keys: list[Any] = [r.adoption_id, (r.innovation.id, rep.site_code, rep.external_id)]
+        if r.target is None and rep.stage != DISCONTINUED:
+            keys.append((r.innovation.id, rep.site_code, "open"))
+        if r.target is None and rep.external_id is not None:
+            keys.append((r.innovation.id, "externalId", rep.external_id))
+        first = next((claimed[k] for k in keys if k in claimed), None)
+        if first is not None:
+            r.fail(
+                "externalId" if rep.external_id is not None and r.target is None else "siteCode",
+                f"row {first} already reports this adoption (site {rep.site_code}); report each adoption once per batch",
+            )
+            r.adoption_id = None
+            continue
+        for k in keys:
+            claimed[k] = r.n
+    return check_lineage(rows, reg)
 
 
 def _where(reg: Registry, adoption_id: uuid.UUID) -> str:

@@ -36,7 +36,7 @@ from service.outcomes import queries as outcome_queries
 from service.outcomes.service import check_observations
 from service.submissions import formats, queries
 from service.submissions.formats import RowInput
-from service.submissions.planner import DISCONTINUED, Registry, Row, check_lineage
+from service.submissions.planner import Registry, Row, plan
 from service.submissions.schemas import RowResult, Submission, Summary
 
 _ATTEMPTS = 3
@@ -145,43 +145,6 @@ def _innovation_key(ref: str) -> str:
         return ref
 
 
-def _match(r: Row, reg: Registry) -> None:
-    """Find the adoption a row updates (same partner externalId, else the site's adoption)."""
-    rep, inn = r.report, r.innovation
-    assert rep is not None and inn is not None
-    target = None
-    if rep.external_id is not None:
-        target = reg.by_external.get((inn.id, rep.external_id))
-        if target is not None and target.site_code != rep.site_code:
-            r.fail(
-                "siteCode",
-                f"externalId '{rep.external_id}' already names your adoption at site {target.site_code}; "
-                "an adoption cannot move to another site",
-            )
-            return
-    if target is None:
-        found = reg.at_site.get((inn.id, rep.site_code))
-        if found is not None and (found.stage != DISCONTINUED or rep.stage == DISCONTINUED):
-            target = found
-    if target is not None and target.stage == DISCONTINUED and rep.stage != DISCONTINUED:
-        other = reg.open_at.get((inn.id, rep.site_code))
-        if other is not None and other.id != target.id:
-            r.fail(
-                "stage",
-                f"site {rep.site_code} already has an open adoption of this innovation ({other.id}); "
-                "it cannot reopen another one",
-            )
-            return
-    r.target = target
-    r.adoption_id = target.id if target is not None else uuid.uuid4()
-    r.reason = rep.discontinued_reason
-    if rep.stage == DISCONTINUED and not r.reason:
-        if target is not None and target.stage == DISCONTINUED and target.discontinued_reason:
-            r.reason = target.discontinued_reason
-        else:
-            r.fail("discontinuedReason", "stage 'discontinued' needs a reason")
-
-
 def _adaptation_key(values: Any) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in values)
 
@@ -264,7 +227,7 @@ async def _process(
     )
     # Matching and the lineage rules are pure Python, linear in rows and links: in a worker
     # thread, so a 10,000-row batch does not stall the other requests this process serves.
-    await anyio.to_thread.run_sync(_plan_rows, rows, readable, reg, known)
+    await anyio.to_thread.run_sync(plan, rows, readable, reg, known)
 
     # What each surviving row changes.
     creates: list[list[Any]] = [[] for _ in range(8)]
@@ -395,35 +358,6 @@ async def _process(
         },
     )
     return answer
-
-
-def _plan_rows(rows: list[Row], readable: list[Row], reg: Registry, known: set[str]) -> None:
-    """Match each row to the adoption it updates (one row per adoption), then the lineage rules."""
-    claimed: dict[Any, int] = {}
-    for r in readable:
-        rep = r.report
-        assert rep is not None
-        if r.innovation is None or rep.site_code not in known:
-            continue
-        _match(r, reg)
-        if r.adoption_id is None:
-            continue
-        keys: list[Any] = [r.adoption_id, (r.innovation.id, rep.site_code, rep.external_id)]
-        if r.target is None and rep.stage != DISCONTINUED:
-            keys.append((r.innovation.id, rep.site_code, "open"))
-        if r.target is None and rep.external_id is not None:
-            keys.append((r.innovation.id, "externalId", rep.external_id))
-        first = next((claimed[k] for k in keys if k in claimed), None)
-        if first is not None:
-            r.fail(
-                "externalId" if rep.external_id is not None and r.target is None else "siteCode",
-                f"row {first} already reports this adoption (site {rep.site_code}); report each adoption once per batch",
-            )
-            r.adoption_id = None
-            continue
-        for k in keys:
-            claimed[k] = r.n
-    check_lineage(rows, reg)
 
 
 def _is_uuid(value: str) -> bool:

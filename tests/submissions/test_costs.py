@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from service.submissions import service
+from service.submissions import planner
 from tests.submissions.helpers import innovation, report, submit
 
 START = dt.date(2024, 1, 1)
@@ -61,14 +61,14 @@ async def test_other_requests_are_served_while_a_batch_is_checked(
     await innovation(conn)
     rows = await chain(conn, 500)
     entered, release = threading.Event(), threading.Event()
-    real = service.check_lineage
+    real = planner.check_lineage
 
     def held(*args, **kwargs):  # type: ignore[no-untyped-def]
         entered.set()
         release.wait(timeout=30)  # breaks the deadlock if the checks ever run on the loop
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "check_lineage", held)
+    monkeypatch.setattr(planner, "check_lineage", held)
     batch = asyncio.create_task(submit(client, admin, rows, mode="partial"))
     try:
         for _ in range(3000):  # polls with a deadline (about 30 s)

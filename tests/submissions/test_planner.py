@@ -1,4 +1,4 @@
-"""The lineage step of a batch's plan, as a pure function: no database, no app.
+"""A batch's plan (matching, then the lineage rules), as pure functions: no database, no app.
 
 Work is counted, not timed: ``check_lineage`` reports how many rows it placed in a rejection
 layer and how many links it looked at while propagating.
@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 
 from service.errors import FieldError
-from service.submissions.planner import Registry, Row, check_lineage
+from service.submissions.planner import Registry, Row, check_lineage, plan
 from service.submissions.queries import ExistingAdoption, ExistingLink, InnovationInfo
 from service.submissions.schemas import LearnedFrom, Report
 
@@ -146,3 +146,27 @@ def test_dense_batch_propagation_looks_at_each_link_once() -> None:
     assert all(r.errors for r in rows)
     links = sum(len(rep.learned_from) for rep in reports[:-1])
     assert work.rows_propagated == size and work.links_examined == links
+
+
+def test_plan_matches_rows_to_adoptions_once_then_checks_lineage() -> None:
+    """A row for a site with an open adoption updates it; a second row for that adoption is
+    refused; a row learning from the refused row is rejected by the propagation."""
+    there = existing("A", DAY)
+    reg = Registry([there], [], PARTNER)
+    first = Row(n=1, report=report("A", DAY), errors=[], external_id=None, innovation=INNOVATION)
+    second = Row(n=2, report=report("A", DAY), errors=[], external_id=None, innovation=INNOVATION)
+    fresh = Row(
+        n=3, report=report("B", DAY + dt.timedelta(days=1), "A"), errors=[], external_id=None, innovation=INNOVATION
+    )
+    rows = [first, second, fresh]
+    work = plan(rows, rows, reg, known={"A", "B"})
+    assert first.target == there and first.adoption_id == there.id and not first.errors
+    assert second.adoption_id is None
+    assert second.errors == [
+        FieldError(
+            field="siteCode", detail="row 1 already reports this adoption (site A); report each adoption once per batch"
+        )
+    ]
+    assert fresh.target is None and fresh.adoption_id is not None and not fresh.errors
+    assert [(link.index, link.source) for link in fresh.links] == [(0, there.id)]  # the row for A is row 1
+    assert work.rows_propagated == 0
