@@ -41,7 +41,7 @@ def _too_large_to_walk(found: GraphRows, instead: str) -> InvalidInputError:
     else:
         what, limit = f"{queries.MAX_WALK:,} adoptions", queries.MAX_WALK
     return InvalidInputError(
-        f"This lineage reaches more than {what}, more than one answer reads whatever its filters. {instead}",
+        f"This lineage reaches more than {what}; one answer reads at most that many, whatever its filters. {instead}",
         extra={"limit": limit},
     )
 
