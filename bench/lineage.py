@@ -216,8 +216,8 @@ async def measure(dsn: str, seeded: dict[str, Any], runs: int) -> list[tuple[str
         sql_times = []
         for i in range(runs + 3):
             t0 = time.perf_counter()
-            statement = queries.INNOVATION_GRAPH_LARGE if count > queries.LARGE_SPREAD else queries.INNOVATION_GRAPH
-            rows = await conn.fetch(statement, seeded["innovation_id"], count, None, None, None, queries.MAX_NODES + 1)
+            statement = queries.SPREAD_LARGE if count > queries.LARGE_SPREAD else queries.SPREAD
+            rows = await conn.fetch(statement, seeded["innovation_id"], queries.MAX_WALK + 1, queries.MAX_LINKS + 1)
             if i >= 3:
                 sql_times.append((time.perf_counter() - t0) * 1000)
         sql_nodes = sum(1 for r in rows if r["source"] is None)  # node rows (link rows follow them)

@@ -12,7 +12,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -34,6 +33,7 @@ from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
+from service.static.pages import ScalarPage, SwaggerPage
 from service.submissions import routes as submission_routes
 from service.webhooks import routes as webhook_routes
 
@@ -143,7 +143,7 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description=API_DESCRIPTION,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger"), SpecJsonPlugin()],
+            render_plugins=[ScalarPage(path="/"), SwaggerPage(path="/swagger"), SpecJsonPlugin()],
             tags=TAGS,
             servers=[Server(url="/", description="This server")],
             components=Components(

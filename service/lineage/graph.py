@@ -1,8 +1,11 @@
 """From the rows of one graph statement to nodes, edges, stats, paths and variants (pure Python).
 
-Everything here runs over the one result the statement returned: no database access.
-Descendant counts use one bitset per node (a Python int), filled in reverse topological
-order, so a node reached along two routes is counted once.
+Everything here runs over the one result the statement returned: no database access, and
+the service runs it in a worker thread. Generations and steps come from breadth-first
+searches (each node and link looked at once); descendant counts use one bitset per node (a
+Python int), filled in reverse topological order, so a node reached along two routes is
+counted once; paths are enumerated on one shared chain (push and pop, never a copy per step)
+and bounded in count and in total length.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from service.vocab import CHANNELS
 
 MOST_INFLUENTIAL = 5
 MAX_PATHS = 1_000
+MAX_PATH_STEPS = 100_000  # adoptions over all paths of one answer
 
 
 @contextlib.contextmanager
@@ -57,6 +61,58 @@ class Graph(msgspec.Struct, kw_only=True):
     nodes: list[LineageNode]
     edges: list[LineageEdge]
     links: list[tuple[int, int]]  # (source index, learner index) per edge
+
+
+def set_generations(rows: list[NodeRow], links: list[LinkRow], innovation_id: uuid.UUID) -> None:
+    """Each of the innovation's adoptions gets its generation: 1 for a root (no source among
+    the innovation's adoptions in ``rows``), else 1 + the smallest generation among its sources,
+    which is its breadth-first level from the roots. Other innovations' adoptions get 0, and so
+    would adoptions on a cycle (which the registry refuses), left unreached."""
+    own = {r.id: r for r in rows if r.innovation_id == innovation_id}
+    learners: dict[uuid.UUID, list[uuid.UUID]] = {}
+    has_source: set[uuid.UUID] = set()
+    for link in links:
+        if link.learner in own and link.source in own:
+            learners.setdefault(link.source, []).append(link.learner)
+            has_source.add(link.learner)
+    for r in rows:
+        r.generation = 0
+    level = [node for node in own if node not in has_source]
+    generation = 1
+    while level:
+        following = []
+        for node in level:
+            own[node].generation = generation
+        for node in level:
+            for learner in learners.get(node, ()):
+                r = own[learner]
+                if r.generation == 0:
+                    r.generation = -1  # queued
+                    following.append(learner)
+        level = following
+        generation += 1
+
+
+def steps_from(
+    start: uuid.UUID, nodes: dict[uuid.UUID, NodeRow], edges: dict[uuid.UUID, list[uuid.UUID]], *, limit: int | None
+) -> dict[uuid.UUID, int]:
+    """Fewest steps from ``start`` to each node reached over ``edges`` (at most ``limit``);
+    only nodes in ``nodes`` are walked on from."""
+    steps = {start: 0}
+    level = [start]
+    count = 0
+    while level and (limit is None or count < limit):
+        count += 1
+        following = []
+        for node in level:
+            if node not in nodes:
+                continue
+            for other in edges.get(node, ()):
+                if other not in steps:
+                    steps[other] = count
+                    following.append(other)
+        level = following
+    return steps
 
 
 def _node_key(r: NodeRow) -> tuple[int, Any, int]:
@@ -222,12 +278,18 @@ def chain_order(closure: list[NodeRow], sources: dict[uuid.UUID, list[uuid.UUID]
 
 
 def paths_to(
-    target: uuid.UUID, closure: list[NodeRow], links: list[LinkRow], limit: int = MAX_PATHS
+    target: uuid.UUID,
+    closure: list[NodeRow],
+    links: list[LinkRow],
+    limit: int = MAX_PATHS,
+    max_steps: int = MAX_PATH_STEPS,
 ) -> tuple[list[list[uuid.UUID]], bool]:
     """Every chain from a root to ``target`` through the innovation's own adoptions, root first.
 
-    ``closure`` is the target's upstream closure (own adoptions only). At most ``limit``
-    paths; the flag says whether more were left out.
+    ``closure`` is the target's upstream closure (own adoptions only). A depth-first search on
+    one shared chain: each step pushes or pops one adoption, and a chain is copied only when
+    it reaches a root (every branch of an upstream closure does). At most ``limit`` paths and
+    ``max_steps`` adoptions over all of them; the flag says whether more were left out.
     """
     by_id = {r.id: r for r in closure}
     if target not in by_id:
@@ -237,19 +299,31 @@ def paths_to(
     for ups in sources.values():
         ups.sort(key=position.__getitem__)
     found: list[list[uuid.UUID]] = []
-    stack: list[tuple[uuid.UUID, tuple[uuid.UUID, ...]]] = [(target, (target,))]
+    chain: list[uuid.UUID] = [target]
+    on_chain = {target}
+    stack: list[Iterator[uuid.UUID]] = [iter(sources[target])]
     truncated = False
+    steps = 0
+    if not sources[target]:
+        return [[target]], False
     while stack:
-        node, chain = stack.pop()
-        ups = [s for s in sources[node] if s not in chain]
-        if not sources[node]:
-            if len(found) == limit:
+        s = next(stack[-1], None)
+        if s is None:
+            stack.pop()
+            on_chain.discard(chain.pop())
+            continue
+        if s in on_chain:  # only on a cycle, which the registry refuses
+            continue
+        if not sources[s]:
+            steps += len(chain) + 1
+            if len(found) == limit or steps > max_steps:
                 truncated = True
                 break
-            found.append(list(reversed(chain)))
+            found.append([s, *reversed(chain)])
             continue
-        for s in reversed(ups):
-            stack.append((s, (*chain, s)))
+        chain.append(s)
+        on_chain.add(s)
+        stack.append(iter(sources[s]))
     found.sort(key=lambda p: (len(p), [position[x] for x in p]))
     return found, truncated
 

@@ -1,20 +1,25 @@
 """SQL for lineage. Records never leave this module.
 
-Each graph comes from ONE statement. A recursive CTE walks learned-from links from the roots
-(``UNION`` over ``(adoption, generation)`` pairs, capped at a depth) and a node's generation is
-the smallest generation the walk reached it at, which is 1 + the smallest generation of its
-sources. The cap is the caller's ``depth`` or else the innovation's adoption count (no simple
-path is longer), so the walk ends even if a cycle ever slipped past the triggers.
+Each graph comes from ONE statement, bounded as it reads: it never produces more than
+``MAX_WALK`` distinct adoptions or ``MAX_LINKS`` learned-from links, so a dense graph (every
+adoption learning from many earlier ones) costs what its size costs, and a graph past either
+bound is refused, not cut. Generations and steps are computed in Python by breadth-first
+searches over the rows (``service.lineage.graph``): linear in the graph, where a recursive
+walk over (adoption, generation) pairs grows with the number of paths (roughly N² pairs in a
+dense graph) before any limit applies.
 
-The walk follows links on the base tables (index scans), not through CTEs: measured, a
-recursive step joined to a materialised CTE was several times slower. It does not check
-that a learner belongs to the innovation; learners in derived innovations are walked and
-then dropped by the final filter. A path cannot come back into the innovation, since a source
-must belong to the learner's own family line, so the generations are unaffected.
+- The spread of an innovation is simply its adoptions: in a DAG every adoption is reached from
+  a root (an adoption with no source among the innovation's own), and a path cannot leave the
+  innovation and come back (a source belongs to its learner's own family line). The statement
+  reads them by the innovation's index, with their links and the adoptions of other
+  (ancestor) innovations they learned from, with those adoptions' links.
+- Upstream of one adoption is a recursive walk over adoption ids only: ``UNION`` keeps each
+  adoption once (the way the learned-from trigger walks), and the ``LIMIT`` of the CTE that
+  reads it stops the recursion once past the bound. Sources in an ancestor innovation are
+  included but not walked further.
 
 A statement returns node rows and link rows in one result (``UNION ALL``; a link row has
-``source`` set): the links are those of every node, and the edges are the links whose source
-is a node too. Ordering is left to Python.
+``source`` set). Ordering is left to Python.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import msgspec
 
 # A graph larger than this is refused with a problem saying how to narrow it, never cut.
 MAX_NODES = 20_000
+# What one statement may read, whatever the filters: distinct adoptions and learned-from links.
+MAX_WALK = 50_000
+MAX_LINKS = 250_000
 
 
 class NodeRow(msgspec.Struct, gc=False):
@@ -61,8 +69,12 @@ class LinkRow(msgspec.Struct, gc=False):
 
 
 class GraphRows(msgspec.Struct):
+    """Node rows (``generation`` is 0 until the graph module computes it) and link rows;
+    ``over`` when the statement stopped at ``MAX_WALK`` or ``MAX_LINKS``."""
+
     nodes: list[NodeRow]
     links: list[LinkRow]
+    over: bool = False
 
 
 class InnovationMeta(msgspec.Struct, kw_only=True):
@@ -117,42 +129,22 @@ JOIN innovations i ON i.id = a.innovation_id
 WHERE a.id = $1
 """
 
-# Roots: adoptions with no source among the innovation's own adoptions (a source in an
-# ancestor innovation does not count: that is where the idea came in, generation 0).
-_WALK = """
-walk (id, generation) AS (
-    SELECT a.id, 1
-    FROM adoptions a
-    WHERE a.innovation_id = $1
-      AND NOT EXISTS (
-          SELECT 1
-          FROM adoption_sources s
-          JOIN adoptions src ON src.id = s.source_adoption_id
-          WHERE s.adoption_id = a.id AND src.innovation_id = $1)
-    UNION
-    SELECT s.adoption_id, w.generation + 1
-    FROM walk w
-    JOIN adoption_sources s ON s.source_adoption_id = w.id
-    WHERE w.generation < $2
-),
-gens AS (
-    SELECT w.id, min(w.generation) AS generation FROM walk w GROUP BY w.id
-)"""
-
 _SITE_COLUMNS = """st.code AS site_code, st.name AS site_name, st.kind AS site_kind, st.region_code, st.icb_code,
            st.latitude, st.longitude"""
 
-# ``nodes`` (id, innovation_id, stage, started_on, is_origin, generation, site..., steps_up,
-# steps_down) and ``adapted`` (id, n) -> node rows, then the links of every node.
+# ``nodes`` (id, innovation_id, stage, started_on, is_origin, site...) and ``links`` ->
+# node rows (with their adaptation counts), then link rows. ``generation`` and the steps are
+# placeholders the graph module fills in.
 _OUTPUT = """
-links AS (
-    SELECT s.adoption_id, s.source_adoption_id, s.channel, s.learned_on
-    FROM nodes x
-    JOIN adoption_sources s ON s.adoption_id = x.id
+adapted AS (
+    SELECT ad.adoption_id AS id, count(*)::int AS n
+    FROM adaptations ad
+    WHERE ad.adoption_id IN (SELECT x.id FROM nodes x)
+    GROUP BY ad.adoption_id
 )
-SELECT x.id, x.innovation_id, x.stage, x.started_on, x.is_origin, x.generation,
+SELECT x.id, x.innovation_id, x.stage, x.started_on, x.is_origin, 0 AS generation,
        x.site_code, x.site_name, x.site_kind, x.region_code, x.icb_code, x.latitude, x.longitude,
-       coalesce(ad.n, 0) AS adaptation_count, x.steps_up, x.steps_down,
+       coalesce(ad.n, 0) AS adaptation_count, NULL::int AS steps_up, NULL::int AS steps_down,
        NULL::uuid AS source, NULL::text AS channel, NULL::date AS learned_on
 FROM nodes x
 LEFT JOIN adapted ad ON ad.id = x.id
@@ -162,151 +154,87 @@ SELECT l.adoption_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM links l
 """
 
-# Adaptation counts by the innovation's index, plus those of the few nodes of other innovations.
-_ADAPTED_BY_INNOVATION = """
-adapted AS (
-    SELECT ad.adoption_id AS id, count(*)::int AS n
-    FROM adaptations ad
-    WHERE ad.innovation_id = $1
-       OR ad.adoption_id IN (SELECT x.id FROM nodes x WHERE x.innovation_id <> $1)
-    GROUP BY ad.adoption_id
-),"""
 
-
-# $1 innovation, $2 depth cap, $3 stage, $4 region, $5 since, $6 node limit.
-# Filters pick nodes; generations stay those of the whole spread.
-def _innovation_graph(sites: str) -> str:
-    return (
-        "WITH RECURSIVE"
-        + _WALK
-        + f""",
-kept AS MATERIALIZED (
-    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, g.generation, {_SITE_COLUMNS},
-           NULL::int AS steps_up, NULL::int AS steps_down
-    FROM gens g
-    JOIN adoptions a ON a.id = g.id
-    JOIN {sites} st ON st.code = a.site_code
-    WHERE a.innovation_id = $1
-      AND ($3::text IS NULL OR a.stage = $3)
-      AND ($4::text IS NULL OR st.region_code = $4)
-      AND ($5::date IS NULL OR a.started_on >= $5)
-    LIMIT $6
+# $1 innovation, $2 adoption bound (MAX_WALK + 1), $3 link bound (MAX_LINKS + 1). The
+# innovation's adoptions by its index; ``outside``: the adoptions of other (ancestor)
+# innovations they learned from, whose own links are read too (an edge between two of them
+# shows when both are nodes).
+def _spread(sites: str) -> str:
+    return f"""
+WITH
+own AS MATERIALIZED (
+    SELECT a.id FROM adoptions a WHERE a.innovation_id = $1 LIMIT $2
+),
+own_links AS MATERIALIZED (
+    SELECT s.adoption_id, s.source_adoption_id, s.channel, s.learned_on
+    FROM own o
+    JOIN adoption_sources s ON s.adoption_id = o.id
+    LIMIT $3
+),
+outside AS MATERIALIZED (
+    SELECT DISTINCT a.id
+    FROM own_links l
+    JOIN adoptions a ON a.id = l.source_adoption_id
+    WHERE a.innovation_id <> $1
+),
+links AS (
+    SELECT l.adoption_id, l.source_adoption_id, l.channel, l.learned_on FROM own_links l
+    UNION ALL
+    SELECT s.adoption_id, s.source_adoption_id, s.channel, s.learned_on
+    FROM outside o
+    JOIN adoption_sources s ON s.adoption_id = o.id
 ),
 nodes AS (
-    SELECT k.id, k.innovation_id, k.stage, k.started_on, k.is_origin, k.generation, k.site_code, k.site_name,
-           k.site_kind, k.region_code, k.icb_code, k.latitude, k.longitude, k.steps_up, k.steps_down
-    FROM kept k
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, {_SITE_COLUMNS}
+    FROM own o
+    JOIN adoptions a ON a.id = o.id
+    JOIN {sites} st ON st.code = a.site_code
     UNION ALL
-    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, 0, {_SITE_COLUMNS}, NULL::int, NULL::int
-    FROM adoptions a
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, {_SITE_COLUMNS}
+    FROM outside o
+    JOIN adoptions a ON a.id = o.id
     JOIN sites st ON st.code = a.site_code
-    WHERE a.innovation_id <> $1
-      AND a.id IN (SELECT s.source_adoption_id FROM kept k JOIN adoption_sources s ON s.adoption_id = k.id)
-),"""
-        + _ADAPTED_BY_INNOVATION
-        + _OUTPUT
-    )
+),{_OUTPUT}"""
 
 
-# The planner cannot see how many adoptions the walk yields and joins sites by index, one
+# The planner cannot see how many adoptions the innovation has and joins sites by index, one
 # probe per node; for a large spread one hash join over the sites table is faster (measured
 # 10 ms of 57 on 10,000 nodes). OFFSET 0 keeps the subquery from being flattened.
 _SITES_BY_HASH = """(SELECT code, name, kind, region_code, icb_code, latitude, longitude FROM sites OFFSET 0)"""
 LARGE_SPREAD = 2_000
-INNOVATION_GRAPH = _innovation_graph("sites")
-INNOVATION_GRAPH_LARGE = _innovation_graph(_SITES_BY_HASH)
+SPREAD = _spread("sites")
+SPREAD_LARGE = _spread(_SITES_BY_HASH)
 
-# Upstream of adoption $3 (innovation $1, cycle cap $2, node limit $4): every ancestor with its
-# fewest steps from the adoption; sources in an ancestor innovation are included but not
-# walked further. Generations are computed within that closure, which holds every path to a
-# root, so they equal the generations of the whole spread. Closures are small: the recursive
-# step may join the closure CTE here.
+# Upstream of adoption $2 (innovation $1): its ancestors, each walked once (``UNION`` over ids;
+# ``own`` follows from the id), the walk stopped by the ``LIMIT $3`` that reads it; $4 bounds the
+# links. Each step probes sources and their adoptions by key, so a step costs its new rows, not
+# the innovation's size. Sources in an ancestor innovation are included but not walked further.
 ADOPTION_UPSTREAM = f"""
 WITH RECURSIVE
-up (id, steps) AS (
-    SELECT $3::uuid, 0
+up (id, own) AS (
+    SELECT $2::uuid, true
     UNION
-    SELECT s.source_adoption_id, u.steps + 1
+    SELECT s.source_adoption_id, src.innovation_id = $1
     FROM up u
-    JOIN adoptions a ON a.id = u.id
     JOIN adoption_sources s ON s.adoption_id = u.id
-    WHERE a.innovation_id = $1 AND u.steps < $2
+    JOIN adoptions src ON src.id = s.source_adoption_id
+    WHERE u.own
 ),
 closure AS MATERIALIZED (
-    SELECT u.id, min(u.steps) AS steps FROM up u GROUP BY u.id LIMIT $4
+    SELECT u.id FROM up u LIMIT $3
 ),
-own AS MATERIALIZED (
-    SELECT c.id FROM closure c JOIN adoptions a ON a.id = c.id WHERE a.innovation_id = $1
-),
-walk (id, generation) AS (
-    SELECT o.id, 1
-    FROM own o
-    WHERE NOT EXISTS (
-        SELECT 1 FROM adoption_sources s JOIN own o2 ON o2.id = s.source_adoption_id WHERE s.adoption_id = o.id)
-    UNION
-    SELECT s.adoption_id, w.generation + 1
-    FROM walk w
-    JOIN adoption_sources s ON s.source_adoption_id = w.id
-    JOIN own o ON o.id = s.adoption_id
-    WHERE w.generation < $2
-),
-gens AS (
-    SELECT w.id, min(w.generation) AS generation FROM walk w GROUP BY w.id
+links AS MATERIALIZED (
+    SELECT s.adoption_id, s.source_adoption_id, s.channel, s.learned_on
+    FROM closure c
+    JOIN adoption_sources s ON s.adoption_id = c.id
+    LIMIT $4
 ),
 nodes AS (
-    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, coalesce(g.generation, 0) AS generation,
-           {_SITE_COLUMNS}, c.steps AS steps_up, NULL::int AS steps_down
+    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, {_SITE_COLUMNS}
     FROM closure c
     JOIN adoptions a ON a.id = c.id
     JOIN sites st ON st.code = a.site_code
-    LEFT JOIN gens g ON g.id = c.id
-),
-adapted AS (
-    SELECT x.id, (SELECT count(*) FROM adaptations ad WHERE ad.adoption_id = x.id)::int AS n FROM nodes x
 ),{_OUTPUT}"""
-
-# Around adoption $3 (innovation $1, cycle cap $2, node limit $4): its descendants within the
-# innovation up to $6 steps and, when $5, its whole upstream closure too; generations from the
-# walk over the whole innovation (a descendant's other sources may lie anywhere in the spread).
-ADOPTION_AROUND = (
-    "WITH RECURSIVE"
-    + _WALK
-    + f""",
-down (id, steps) AS (
-    SELECT $3::uuid, 0
-    UNION
-    SELECT s.adoption_id, d.steps + 1
-    FROM down d
-    JOIN adoption_sources s ON s.source_adoption_id = d.id
-    JOIN adoptions l ON l.id = s.adoption_id
-    WHERE l.innovation_id = $1 AND d.steps < $6
-),
-up (id, steps) AS (
-    SELECT $3::uuid, 0 WHERE $5
-    UNION
-    SELECT s.source_adoption_id, u.steps + 1
-    FROM up u
-    JOIN adoptions a ON a.id = u.id
-    JOIN adoption_sources s ON s.adoption_id = u.id
-    WHERE a.innovation_id = $1 AND u.steps < $2
-),
-reach AS MATERIALIZED (
-    SELECT coalesce(ups.id, downs.id) AS id, ups.steps AS steps_up, downs.steps AS steps_down
-    FROM (SELECT u.id, min(u.steps) AS steps FROM up u GROUP BY u.id) ups
-    FULL JOIN (SELECT d.id, min(d.steps) AS steps FROM down d GROUP BY d.id) downs ON downs.id = ups.id
-    LIMIT $4
-),
-nodes AS MATERIALIZED (
-    SELECT a.id, a.innovation_id, a.stage, a.started_on, a.is_origin, coalesce(g.generation, 0) AS generation,
-           {_SITE_COLUMNS}, r.steps_up, r.steps_down
-    FROM reach r
-    JOIN adoptions a ON a.id = r.id
-    JOIN sites st ON st.code = a.site_code
-    LEFT JOIN gens g ON g.id = r.id AND a.innovation_id = $1
-),"""
-    + _ADAPTED_BY_INNOVATION
-    + _OUTPUT
-)
 
 ADAPTATIONS_OF = """
 SELECT ad.id, ad.adoption_id, ad.description, ad.phase, ad.what_modified, ad.nature, ad.fidelity,
@@ -354,7 +282,7 @@ FAMILY_CAP = 200  # generations of derivation walked each way
 MAX_FAMILY = 5_000
 
 
-def _graph(records: list[asyncpg.Record]) -> GraphRows:
+def _graph(records: list[asyncpg.Record], own_innovation: uuid.UUID | None = None) -> GraphRows:
     nodes: list[NodeRow] = []
     links: list[LinkRow] = []
     for r in records:
@@ -362,7 +290,8 @@ def _graph(records: list[asyncpg.Record]) -> GraphRows:
             nodes.append(NodeRow(*r[:16]))
         else:
             links.append(LinkRow(r[0], r[16], r[17], r[18]))
-    return GraphRows(nodes=nodes, links=links)
+    own = sum(1 for n in nodes if n.innovation_id == own_innovation) if own_innovation else len(nodes)
+    return GraphRows(nodes=nodes, links=links, over=own > MAX_WALK or len(links) > MAX_LINKS)
 
 
 async def innovation_meta(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> InnovationMeta | None:
@@ -375,42 +304,17 @@ async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> Ado
     return None if row is None else msgspec.convert(dict(row), AdoptionMeta)
 
 
-def walk_cap(adoption_count: int, depth: int | None) -> int:
-    """The walk's generation cap: the depth asked for, else the longest possible simple path."""
-    return depth if depth is not None else max(adoption_count, 1)
+async def spread(conn: asyncpg.Connection, innovation_id: uuid.UUID, *, adoption_count: int) -> GraphRows:
+    """Every adoption of the innovation, the ancestor-innovation adoptions they learned from, and
+    the links of all of them (at most ``MAX_WALK`` adoptions and about ``MAX_LINKS`` links)."""
+    statement = SPREAD_LARGE if adoption_count > LARGE_SPREAD else SPREAD
+    records = await conn.fetch(statement, innovation_id, MAX_WALK + 1, MAX_LINKS + 1)
+    return _graph(records, innovation_id)
 
 
-async def innovation_graph(
-    conn: asyncpg.Connection,
-    innovation_id: uuid.UUID,
-    *,
-    adoption_count: int,
-    cap: int,
-    stage: str | None,
-    region: str | None,
-    since: dt.date | None,
-) -> GraphRows:
-    statement = INNOVATION_GRAPH_LARGE if adoption_count > LARGE_SPREAD else INNOVATION_GRAPH
-    records = await conn.fetch(statement, innovation_id, cap, stage, region, since, MAX_NODES + 1)
-    return _graph(records)
-
-
-async def adoption_graph(
-    conn: asyncpg.Connection,
-    innovation_id: uuid.UUID,
-    adoption_id: uuid.UUID,
-    *,
-    cap: int,
-    depth: int | None,
-    upstream: bool,
-    downstream: bool,
-) -> GraphRows:
-    if downstream:
-        records = await conn.fetch(
-            ADOPTION_AROUND, innovation_id, cap, adoption_id, MAX_NODES + 1, upstream, depth or cap
-        )
-    else:
-        records = await conn.fetch(ADOPTION_UPSTREAM, innovation_id, cap, adoption_id, MAX_NODES + 1)
+async def upstream(conn: asyncpg.Connection, innovation_id: uuid.UUID, adoption_id: uuid.UUID) -> GraphRows:
+    """The adoption and every adoption upstream of it (at most ``MAX_WALK``), with their links."""
+    records = await conn.fetch(ADOPTION_UPSTREAM, innovation_id, adoption_id, MAX_WALK + 1, MAX_LINKS + 1)
     return _graph(records)
 
 

@@ -7,7 +7,8 @@ innovations. Every row is checked in Python against the same rules and texts as 
 single-record endpoints (``service.adoptions.service``, ``service.adaptations.service``),
 including the lineage rules over the graph the batch would leave behind (sources started
 first, no cycles), so order within the batch does not matter. Rejections cascade to rows
-that learn from a rejected row. Then ``INSERT ... SELECT FROM unnest(...)`` writes adoptions,
+that learn from a rejected row, propagated once over the reverse graph (``planner``); matching
+and those checks run in a worker thread. Then ``INSERT ... SELECT FROM unnest(...)`` writes adoptions,
 links and adaptations a statement each; the database triggers still check every link and
 log every change, attributed by ``write_transaction``.
 """
@@ -19,9 +20,9 @@ import graphlib
 import hashlib
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 import asyncpg
 import msgspec
 
@@ -30,38 +31,15 @@ from service.adaptations.service import check_component_keys
 from service.adoptions.service import map_db_error
 from service.auth.schemas import Principal
 from service.db import Actor, write_transaction
-from service.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.outcomes import queries as outcome_queries
 from service.outcomes.service import check_observations
 from service.submissions import formats, queries
 from service.submissions.formats import RowInput
-from service.submissions.queries import ExistingAdoption, ExistingLink, InnovationInfo
-from service.submissions.schemas import Report, RowResult, Submission, Summary
+from service.submissions.planner import Registry, Row, plan
+from service.submissions.schemas import RowResult, Submission, Summary
 
-DISCONTINUED = "discontinued"
 _ATTEMPTS = 3
-
-
-@dataclass(slots=True)
-class _Row:
-    """A row on its way through the checks."""
-
-    n: int
-    report: Report | None
-    errors: list[FieldError]
-    external_id: str | None
-    warnings: list[str] = field(default_factory=list)
-    innovation: InnovationInfo | None = None
-    target: ExistingAdoption | None = None
-    adoption_id: uuid.UUID | None = None
-    reason: str | None = None
-    links: list[tuple[int, uuid.UUID, str, dt.date | None]] = field(default_factory=list)
-    status: str = "rejected"
-
-    def fail(self, at: str, detail: str) -> None:
-        error = FieldError(field=at, detail=detail)
-        if error not in self.errors:
-            self.errors.append(error)
 
 
 class _KeyTaken(Exception):
@@ -142,7 +120,7 @@ async def get_submission(conn: asyncpg.Connection, principal: Principal, submiss
 # --- the checks ---------------------------------------------------------------------------
 
 
-def _check_alone(r: _Row, today: dt.date) -> None:
+def _check_alone(r: Row, today: dt.date) -> None:
     """What a row breaks on its own, before any look-up."""
     rep = r.report
     assert rep is not None
@@ -167,238 +145,6 @@ def _innovation_key(ref: str) -> str:
         return ref
 
 
-class _Registry:
-    """The adoptions and links of the batch's innovations, indexed for matching."""
-
-    def __init__(self, adoptions: list[ExistingAdoption], links: list[ExistingLink], partner_id: uuid.UUID) -> None:
-        self.by_id = {a.id: a for a in adoptions}
-        self.start_of = {a.id: a.started_on for a in adoptions}
-        self.links = links
-        self.pairs = {(link.adoption_id, link.source_adoption_id): link for link in links}
-        self.incident: dict[uuid.UUID, list[ExistingLink]] = {}
-        for link in links:
-            self.incident.setdefault(link.adoption_id, []).append(link)
-            self.incident.setdefault(link.source_adoption_id, []).append(link)
-        self.open_at: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
-        latest_closed: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
-        self.by_external: dict[tuple[uuid.UUID, str], ExistingAdoption] = {}
-        self.external_taken: set[tuple[uuid.UUID | None, uuid.UUID, str]] = set()
-        for a in adoptions:
-            key = (a.innovation_id, a.site_code)
-            if a.stage != DISCONTINUED:
-                self.open_at[key] = a
-            else:
-                seen = latest_closed.get(key)
-                if seen is None or (a.started_on, a.created_at) > (seen.started_on, seen.created_at):
-                    latest_closed[key] = a
-            if a.external_id is not None:
-                self.external_taken.add((a.partner_id, a.innovation_id, a.external_id))
-                if a.partner_id == partner_id:
-                    self.by_external[(a.innovation_id, a.external_id)] = a
-        # A site's adoption: the open one, else the latest discontinued one.
-        self.at_site = {**latest_closed, **self.open_at}
-
-
-def _match(r: _Row, reg: _Registry) -> None:
-    """Find the adoption a row updates (same partner externalId, else the site's adoption)."""
-    rep, inn = r.report, r.innovation
-    assert rep is not None and inn is not None
-    target = None
-    if rep.external_id is not None:
-        target = reg.by_external.get((inn.id, rep.external_id))
-        if target is not None and target.site_code != rep.site_code:
-            r.fail(
-                "siteCode",
-                f"externalId '{rep.external_id}' already names your adoption at site {target.site_code}; "
-                "an adoption cannot move to another site",
-            )
-            return
-    if target is None:
-        found = reg.at_site.get((inn.id, rep.site_code))
-        if found is not None and (found.stage != DISCONTINUED or rep.stage == DISCONTINUED):
-            target = found
-    if target is not None and target.stage == DISCONTINUED and rep.stage != DISCONTINUED:
-        other = reg.open_at.get((inn.id, rep.site_code))
-        if other is not None and other.id != target.id:
-            r.fail(
-                "stage",
-                f"site {rep.site_code} already has an open adoption of this innovation ({other.id}); "
-                "it cannot reopen another one",
-            )
-            return
-    r.target = target
-    r.adoption_id = target.id if target is not None else uuid.uuid4()
-    r.reason = rep.discontinued_reason
-    if rep.stage == DISCONTINUED and not r.reason:
-        if target is not None and target.stage == DISCONTINUED and target.discontinued_reason:
-            r.reason = target.discontinued_reason
-        else:
-            r.fail("discontinuedReason", "stage 'discontinued' needs a reason")
-
-
-def _scc(nodes: set[uuid.UUID], edges: dict[uuid.UUID, list[uuid.UUID]]) -> list[set[uuid.UUID]]:
-    """Strongly connected components with more than one node (Tarjan, iterative)."""
-    index: dict[uuid.UUID, int] = {}
-    low: dict[uuid.UUID, int] = {}
-    on_stack: set[uuid.UUID] = set()
-    stack: list[uuid.UUID] = []
-    found: list[set[uuid.UUID]] = []
-    counter = 0
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, iter(edges.get(root, ())))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges.get(child, ()))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    found.append(component)
-    return found
-
-
-def _check_lineage(rows: list[_Row], reg: _Registry) -> None:
-    """Resolve learned-from links and apply the lineage rules to the graph the batch leaves.
-
-    Repeats until no row is newly rejected, because a rejection changes that graph: rows that
-    learn from a rejected row are rejected too, and a rejected update keeps its old start date.
-    """
-    candidates = [r for r in rows if r.report is not None and r.innovation is not None and r.adoption_id]
-    batch_site: dict[tuple[uuid.UUID, str], _Row] = {}
-    for r in candidates:
-        assert r.report is not None and r.innovation is not None
-        batch_site.setdefault((r.innovation.id, r.report.site_code), r)
-    # Existing links whose ends start on the same day: the only ones a cycle can use.
-    same_day = [link for link in reg.links if link.learner_started_on == link.source_started_on]
-    while True:
-        live = [r for r in candidates if not r.errors]
-        before = sum(len(r.errors) for r in candidates)
-        node_row: dict[uuid.UUID, _Row] = {}
-        start_of = dict(reg.start_of)
-        moved: set[uuid.UUID] = set()
-        for r in live:
-            assert r.adoption_id is not None and r.report is not None
-            node_row[r.adoption_id] = r
-            start_of[r.adoption_id] = r.report.started_on
-            if r.target is not None and r.target.started_on != r.report.started_on:
-                moved.add(r.adoption_id)
-
-        new_same_day: list[tuple[_Row, int, uuid.UUID]] = []
-        for r in live:
-            rep, inn = r.report, r.innovation
-            assert rep is not None and inn is not None
-            r.links = []
-            for i, lf in enumerate(rep.learned_from):
-                other = batch_site.get((inn.id, lf.site_code))
-                if other is not None:
-                    if other.errors:
-                        r.fail(
-                            f"learnedFrom[{i}].siteCode",
-                            f"the row for site {lf.site_code} (row {other.n}) was rejected",
-                        )
-                        continue
-                    assert other.adoption_id is not None
-                    source = other.adoption_id
-                else:
-                    existing = reg.at_site.get((inn.id, lf.site_code))
-                    if existing is None:
-                        r.fail(
-                            f"learnedFrom[{i}].siteCode",
-                            f"site {lf.site_code} has no adoption of this innovation, in the registry or in this batch",
-                        )
-                        continue
-                    source = existing.id
-                source_start = start_of[source]
-                if source_start > rep.started_on:
-                    r.fail(
-                        f"learnedFrom[{i}].siteCode",
-                        f"the source started on {source_start}, after this adoption ({rep.started_on})",
-                    )
-                    continue
-                r.links.append((i, source, lf.channel, lf.on))
-                if source_start == rep.started_on and (r.adoption_id, source) not in reg.pairs:
-                    new_same_day.append((r, i, source))
-
-        # Moving a start must keep every existing link's source no later than its learner.
-        touched = {link for node in moved for link in reg.incident.get(node, ())}
-        for link in touched:
-            learner_start = start_of.get(link.adoption_id, link.learner_started_on)
-            source_start = start_of.get(link.source_adoption_id, link.source_started_on)
-            if source_start <= learner_start:
-                continue
-            if link.source_adoption_id in moved:
-                who = reg.by_id.get(link.adoption_id)
-                where = f"site {who.site_code}" if who else f"adoption {link.adoption_id}"
-                node_row[link.source_adoption_id].fail(
-                    "startedOn",
-                    f"moving the start to {source_start} would put it after the adoption at {where} "
-                    f"that learned from it ({learner_start})",
-                )
-            if link.adoption_id in moved:
-                who = reg.by_id.get(link.source_adoption_id)
-                where = f"site {who.site_code}" if who else f"adoption {link.source_adoption_id}"
-                node_row[link.adoption_id].fail(
-                    "startedOn",
-                    f"moving the start to {learner_start} would put it before its source at {where} ({source_start})",
-                )
-
-        # Cycles: with every source starting no later than its learner, a cycle joins adoptions
-        # that start on the same day, and needs a new link: search only those edges, if any.
-        if new_same_day:
-            edges: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for link in [*same_day, *touched]:
-                learner_start = start_of.get(link.adoption_id, link.learner_started_on)
-                if learner_start == start_of.get(link.source_adoption_id, link.source_started_on):
-                    edges.setdefault(link.source_adoption_id, []).append(link.adoption_id)
-            for r, _, source in new_same_day:
-                assert r.adoption_id is not None
-                edges.setdefault(source, []).append(r.adoption_id)
-            nodes = set(edges) | {n for targets in edges.values() for n in targets}
-            for component in _scc(nodes, edges):
-                sites = sorted(
-                    {node_row[n].report.site_code for n in component if n in node_row and node_row[n].report}
-                    | {reg.by_id[n].site_code for n in component if n in reg.by_id and n not in node_row}
-                )
-                for r, i, source in new_same_day:
-                    if r.adoption_id in component and source in component:
-                        assert r.report is not None
-                        r.fail(
-                            f"learnedFrom[{i}].siteCode",
-                            f"learning from site {r.report.learned_from[i].site_code} would make a cycle "
-                            f"(between sites {', '.join(sites)})",
-                        )
-        if sum(len(r.errors) for r in candidates) == before:
-            return
-
-
 def _adaptation_key(values: Any) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in values)
 
@@ -410,7 +156,7 @@ def _notes_md5(notes: str) -> str:
 async def _process(
     conn: asyncpg.Connection, principal: Principal, inputs: list[RowInput], mode: str, submission_id: uuid.UUID
 ) -> Submission:
-    rows = [_Row(i.row, i.report, list(i.errors), i.external_id) for i in inputs]
+    rows = [Row(i.row, i.report, list(i.errors), i.external_id) for i in inputs]
     today = dt.date.today()
     readable = [r for r in rows if r.report is not None]
     for r in readable:
@@ -474,41 +220,18 @@ async def _process(
                 r.fail(f"observations{error.field}", error.detail)
 
     # Match each row to the adoption it updates; one row per adoption.
-    reg = _Registry(
+    reg = Registry(
         await queries.adoptions_of(conn, innovation_ids),
         await queries.links_of(conn, innovation_ids),
         principal.partner_id,
     )
-    claimed: dict[Any, int] = {}
-    for r in readable:
-        rep = r.report
-        assert rep is not None
-        if r.innovation is None or rep.site_code not in known:
-            continue
-        _match(r, reg)
-        if r.adoption_id is None:
-            continue
-        keys: list[Any] = [r.adoption_id, (r.innovation.id, rep.site_code, rep.external_id)]
-        if r.target is None and rep.stage != DISCONTINUED:
-            keys.append((r.innovation.id, rep.site_code, "open"))
-        if r.target is None and rep.external_id is not None:
-            keys.append((r.innovation.id, "externalId", rep.external_id))
-        first = next((claimed[k] for k in keys if k in claimed), None)
-        if first is not None:
-            r.fail(
-                "externalId" if rep.external_id is not None and r.target is None else "siteCode",
-                f"row {first} already reports this adoption (site {rep.site_code}); report each adoption once per batch",
-            )
-            r.adoption_id = None
-            continue
-        for k in keys:
-            claimed[k] = r.n
-
-    _check_lineage(rows, reg)
+    # Matching and the lineage rules are pure Python, linear in rows and links: in a worker
+    # thread, so a 10,000-row batch does not stall the other requests this process serves.
+    await anyio.to_thread.run_sync(plan, rows, readable, reg, known)
 
     # What each surviving row changes.
     creates: list[list[Any]] = [[] for _ in range(8)]
-    updates: list[tuple[_Row, list[Any]]] = []
+    updates: list[tuple[Row, list[Any]]] = []
     new_links: list[list[Any]] = [[] for _ in range(4)]
     changed_links: list[list[Any]] = [[] for _ in range(3)]
     adaptations: list[dict[str, Any]] = []
@@ -557,7 +280,8 @@ async def _process(
             ):
                 updates.append((r, [r.adoption_id, rep.stage, rep.started_on, rep.notes, r.reason, external_id]))
                 changed = True
-        for _, source, channel, on in r.links:
+        for planned in r.links:
+            source, channel, on = planned.source, planned.channel, planned.on
             link = reg.pairs.get((r.adoption_id, source))
             if link is None:
                 for column, value in zip(new_links, (r.adoption_id, source, channel, on), strict=True):
@@ -644,7 +368,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-async def _write_updates(conn: asyncpg.Connection, updates: list[tuple[_Row, list[Any]]], reg: _Registry) -> None:
+async def _write_updates(conn: asyncpg.Connection, updates: list[tuple[Row, list[Any]]], reg: Registry) -> None:
     """Adoption updates: one statement for those that keep their start date; the others one by
     one, in an order that keeps every link valid at each step (the start-move trigger checks
     each row as it goes): moves earlier sources first, then moves later learners first."""
@@ -668,7 +392,7 @@ async def _write_updates(conn: asyncpg.Connection, updates: list[tuple[_Row, lis
         await queries.update_adoptions(conn, [[v] for v in moving[node][1]])
 
 
-def _result(r: _Row) -> RowResult:
+def _result(r: Row) -> RowResult:
     rejected = r.report is None or bool(r.errors)
     return RowResult(
         row=r.n,
@@ -680,7 +404,7 @@ def _result(r: _Row) -> RowResult:
     )
 
 
-def _atomic_failure(rows: list[_Row], rejected: list[_Row]) -> InvalidInputError:
+def _atomic_failure(rows: list[Row], rejected: list[Row]) -> InvalidInputError:
     first = rejected[0]
     shown = f"row {first.n}, {first.errors[0].field}: {first.errors[0].detail}" if first.errors else f"row {first.n}"
     more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""

@@ -1,0 +1,1 @@
+"""Files the service serves as they are: the API reference pages' pinned JavaScript and CSS."""
