@@ -159,11 +159,19 @@ async def test_components_in_use_cannot_be_removed_and_no_derivation_cycles(clie
         },
         headers=admin,
     )
-    if r.status_code == 201:  # adaptations endpoint present
-        r = await client.patch(
-            f"/v1/innovations/{parent['id']}",
-            json={"coreComponents": [{"key": "remote_monitoring", "name": "R"}]},
-            headers=admin,
-        )
-        assert r.status_code == 409
-        assert "daily_huddle" in r.json()["detail"]
+    assert r.status_code == 201, r.text
+    r = await client.patch(
+        f"/v1/innovations/{parent['id']}",
+        json={"coreComponents": [{"key": "remote_monitoring", "name": "R"}]},
+        headers=admin,
+    )
+    assert r.status_code == 409
+    assert "daily_huddle" in r.json()["detail"]
+    # a component no adaptation touched may go
+    r = await client.patch(
+        f"/v1/innovations/{parent['id']}",
+        json={"coreComponents": [{"key": "daily_huddle", "name": "Daily multidisciplinary huddle"}]},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert [c["key"] for c in r.json()["coreComponents"]] == ["daily_huddle"]
