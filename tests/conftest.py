@@ -174,3 +174,10 @@ async def admin(make_key: KeyMaker) -> dict[str, str]:
 async def reader(make_key: KeyMaker) -> dict[str, str]:
     """Headers for a read-only key."""
     return await make_key("read", partner="Reader")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Name the random order's seed at the end of every run (pytest -q hides the header that has it)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None and not isinstance(seed, str) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(f"random order: replay with --randomly-seed={seed}")
