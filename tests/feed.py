@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-DEADLINE_S = 30.0
+DEADLINE_S = 60.0  # generous: other runs share the server, and a long transaction there delays the feed
 
 
 async def settle(conn: asyncpg.Connection) -> None:
