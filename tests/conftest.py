@@ -184,3 +184,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Name the random order's seed at the end of every run (pytest -q hides the header that has it)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None and not isinstance(seed, str) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(f"random order: replay with --randomly-seed={seed}")

@@ -60,7 +60,9 @@ async def test_demo_loads_real_figures_once(conn, client: httpx.AsyncClient, rea
     assert r.status_code == 200, r.text
     assert len(r.json()["phases"]) == 2 and r.json()["target"] == 0.95
     r = await client.get(f"/v1/adoptions/{rxc}/measures/{CODE}/spc?format=svg", headers=reader)
-    assert ET.fromstring(r.text)  # noqa: S314 (SVG this API rendered).tag.endswith("svg")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    assert ET.fromstring(r.text).tag == "{http://www.w3.org/2000/svg}svg"  # noqa: S314 (SVG this API rendered)
     r = await client.get(f"/v1/adoptions/{rxc}/aims", headers=reader)
     assert r.json()["items"][0]["status"] in ("met", "on_track", "off_track")
     statuses = set()

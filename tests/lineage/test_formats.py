@@ -87,7 +87,7 @@ async def test_geojson(client: httpx.AsyncClient, reader, spread: Spread) -> Non
         "adoptionId": str(s.a["A"]),
         "innovationId": str(s.x),
         "siteCode": "RQM01",
-        "siteName": a["properties"]["siteName"],
+        "siteName": "Chelsea & Westminster Hospital",  # the reference name, tidied from CHELSEA & WESTMINSTER HOSPITAL
         "stage": "sustaining",
         "generation": 1,
         "startedOn": "2020-01-01",

@@ -45,6 +45,12 @@ async def test_same_as_the_engine_with_and_without_rebase(client: httpx.AsyncCli
     assert body["target"] is None and body["assurance"] is None and body["rebaseAtAdoption"] is False
     # one phase: the step up after the start shows as special-cause improvement
     assert len(body["phases"]) == 1
+    # by hand: the 24 values sum to 20.19 (mean 0.84125); the 23 moving ranges sum to 0.48
+    # (mean 0.0208696, none reaching 3.267 x that = 0.0682); limits mean +- 2.66 x 0.0208696
+    phase = body["phases"][0]
+    assert phase["mean"] == pytest.approx(0.84125, abs=1e-6)
+    assert phase["lowerLimit"] == pytest.approx(0.785737, abs=1e-6)
+    assert phase["upperLimit"] == pytest.approx(0.896763, abs=1e-6)
     assert all(p["pointType"] == "special_cause_improvement" for p in body["points"][12:])
 
     r = await client.get(arranged["url"] + "?rebaseAtAdoption=true", headers=reader)
@@ -55,11 +61,47 @@ async def test_same_as_the_engine_with_and_without_rebase(client: httpx.AsyncCli
     assert [p["start"] for p in body["phases"]] == [0, 12]
     assert body["phases"][1]["mean"] > body["phases"][0]["mean"]
 
-    # unscreened and with an explicit target
-    r = await client.get(arranged["url"] + "?screenOutliers=false&target=0.85", headers=reader)
-    expected = engine(arranged["periods"], screen_outliers=False, target=0.85)
+    # with an explicit target (screening is tested on data where it matters, below)
+    r = await client.get(arranged["url"] + "?target=0.85", headers=reader)
+    expected = engine(arranged["periods"], target=0.85)
     assert r.json()["points"] == expected["points"] and r.json()["assurance"] == expected["assurance"]
     assert r.json()["target"] == 0.85
+
+
+# A spike whose two moving ranges (7, 7) exceed 3.267 x the mean moving range (23/11 = 2.0909,
+# threshold 6.831), so screening drops them and the mean moving range becomes 9/9 = 1.
+SPIKED = [10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 18, 11]
+
+
+async def test_screen_outliers_flag_changes_the_limits_as_worked_by_hand(
+    client: httpx.AsyncClient, reader, conn
+) -> None:
+    inno = await rows.innovation(conn)
+    adoption = await rows.adoption(conn, inno, "RXN", STARTED)
+    await rows.measure(conn, "AE_4HR", "increase")
+    await rows.series(conn, adoption, "AE_4HR", STARTED, SPIKED)
+    url = f"/v1/adoptions/{adoption}/measures/AE_4HR/spc"
+    mean = 134 / 12  # 11.1667
+
+    # screened (the default): limits mean +- 2.66 x 1
+    r = await client.get(url, headers=reader)
+    assert r.status_code == 200, r.text
+    (phase,) = r.json()["phases"]
+    assert phase["mean"] == pytest.approx(11.166667, abs=1e-5)
+    assert phase["lowerLimit"] == pytest.approx(8.506667, abs=1e-5)
+    assert phase["upperLimit"] == pytest.approx(13.826667, abs=1e-5)
+    assert phase["nearUpper"] == pytest.approx(mean + 2 / 3 * 2.66, abs=1e-5)
+    assert r.json()["points"][10]["pointType"] == "special_cause_improvement"  # 18 > 13.83
+
+    # unscreened: limits mean +- 2.66 x 23/11 = +- 5.561818
+    r = await client.get(url + "?screenOutliers=false", headers=reader)
+    assert r.status_code == 200, r.text
+    (phase,) = r.json()["phases"]
+    assert phase["mean"] == pytest.approx(11.166667, abs=1e-5)
+    assert phase["lowerLimit"] == pytest.approx(5.604848, abs=1e-5)
+    assert phase["upperLimit"] == pytest.approx(16.728485, abs=1e-5)
+    assert phase["nearUpper"] == pytest.approx(mean + 2 / 3 * 2.66 * 23 / 11, abs=1e-5)
+    assert r.json()["points"][10]["pointType"] == "special_cause_improvement"  # 18 > 16.73 still
 
 
 async def test_target_defaults_to_the_latest_aim(client: httpx.AsyncClient, arranged, reader, conn) -> None:

@@ -114,4 +114,6 @@ async def test_measure_rules(client: httpx.AsyncClient, make_key: KeyMaker, admi
     for path in ("/v1/measures/NOPE", "/v1/measures/NOPE/history"):
         assert (await client.get(path, headers=reader)).status_code == 404
     assert (await client.patch("/v1/measures/NOPE", json={"name": "x"}, headers=admin)).status_code == 404
-    assert (await client.get("/v1/measures/a", headers=reader)).status_code in (404, 422)
+    r = await client.get("/v1/measures/a", headers=reader)
+    assert r.status_code == 422  # shorter than any code can be
+    assert r.json()["errors"][0]["field"] == "code"

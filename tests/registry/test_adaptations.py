@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 
 from tests.conftest import KeyMaker
+from tests.feed import settled_changes
 from tests.registry.helpers import adopt, make_innovation, origin_adoption
 
 FRAME = {
@@ -106,19 +108,31 @@ async def test_partner_writes_adaptations_only_for_its_sites(
     assert r.status_code == 201
 
 
-async def test_change_feed_never_skips_or_repeats(client: httpx.AsyncClient, admin) -> None:
+async def test_change_feed_never_skips_or_repeats(client: httpx.AsyncClient, conn: asyncpg.Connection, admin) -> None:
     inn = await make_innovation(client, admin)
     await adopt(client, admin, inn["id"], "RQM", "2022-01-01")
+    everything = await settled_changes(client, conn, admin)
+    sites = [c for c in everything if c["entity"] == "site"]  # the reference import, first
+    assert sites and everything[: len(sites)] == sites
+    written = everything[len(sites) :]
+    # then the innovation, its origin adoption, the RQM adoption: nothing else, nothing twice
+    assert [(c["entity"], c["action"]) for c in written] == [
+        ("innovation", "create"),
+        ("adoption", "create"),
+        ("adoption", "create"),
+    ]
     seen: list[int] = []
-    after = 0
-    while True:
+    after = sites[-1]["seq"]
+    while True:  # two at a time, resuming after the last seq seen
         r = await client.get(f"/v1/changes?after={after}&limit=2", headers=admin)
         assert r.status_code == 200
         items = r.json()["items"]
         if not items:
             break
+        assert len(items) <= 2
         seen += [c["seq"] for c in items]
         after = r.json()["lastSeq"]
+    assert seen == [c["seq"] for c in written]
     assert seen == sorted(set(seen))
     r = await client.get("/v1/changes?entity=innovation", headers=admin)
     assert [c["entityId"] for c in r.json()["items"]] == [inn["id"]]

@@ -30,6 +30,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     default: int = 200
     delay: float = 0.0
+    gate: asyncio.Event | None = None  # when set, requests are held (received, unanswered) until it opens
     port: int = 0
     requests: list[Received] = field(default_factory=list)
     _server: asyncio.Server | None = None
@@ -76,6 +77,8 @@ class Receiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 status = self.statuses.pop(0) if self.statuses else self.default
                 self.requests.append(Received(method, path, headers, body, status))
+                if self.gate is not None:
+                    await self.gate.wait()
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 reply = b"ok" if status < 300 else b"receiver unavailable"

@@ -114,7 +114,10 @@ async def test_retry_after_a_receiver_failure(client, admin, conn, pool) -> None
         await registry.add_adoption(conn, innovation, "R0A")
 
         stop = asyncio.Event()
-        async with Worker(pool, FAST) as worker:
+        # the retry waits an hour, so the failed state cannot race the retry; the test then
+        # makes the retry due by moving its time in the database, rather than sleeping
+        patient = WorkerConfig(concurrency=2, poll_interval=0.05, timeout=5, base_delay=3600, max_delay=3600)
+        async with Worker(pool, patient) as worker:
             running = asyncio.create_task(worker.run(stop))
             await wait_for(lambda: len(receiver.requests) == 1)
             await wait_for(lambda: worker.stats.failed == 1)
@@ -122,6 +125,9 @@ async def test_retry_after_a_receiver_failure(client, admin, conn, pool) -> None
             assert log[0]["status"] == "failed" and log[0]["attempts"] == 1
             assert log[0]["lastStatusCode"] == 500 and log[0]["lastError"].startswith("HTTP 500")
             assert log[0]["nextAttemptAt"] is not None
+            due = await conn.fetchval("SELECT next_attempt_at - clock_timestamp() FROM webhook_deliveries")
+            assert dt.timedelta(minutes=29) < due <= dt.timedelta(hours=1)  # backoff: half to all of base_delay
+            await conn.execute("UPDATE webhook_deliveries SET next_attempt_at = clock_timestamp()")
             await wait_for(lambda: len(receiver.delivered()) == 1)
             stop.set()
             await asyncio.wait_for(running, 10)
@@ -205,8 +211,11 @@ async def test_two_workers_never_deliver_an_event_twice(client, admin, conn, poo
     from service.db import create_pool
 
     sites = ["RQM", "RXN", "R0A", "RW6", "RXL", "RTX", "RXR", "RBT"]
-    async with Receiver(delay=0.003) as receiver:
-        hooks = [await create_webhook(client, admin, f"{receiver.url}/{i}", ["*"]) for i in range(3)]
+    gate = asyncio.Event()
+    async with Receiver(delay=0.003, gate=gate) as receiver:
+        # twice as many webhooks as one worker has slots: each webhook has one delivery in flight
+        # at most, so six requests held at the gate means each worker holds three
+        hooks = [await create_webhook(client, admin, f"{receiver.url}/{i}", ["*"]) for i in range(6)]
         expected = 0
         for i in range(5):
             innovation = await registry.add_innovation(conn, f"innovation-{i}")
@@ -218,16 +227,17 @@ async def test_two_workers_never_deliver_an_event_twice(client, admin, conn, poo
             config = WorkerConfig(concurrency=3, poll_interval=0.02, timeout=5)
             async with Worker(pool, config, name="a") as a, Worker(other_pool, config, name="b") as b:
                 runs = [asyncio.create_task(w.run(stop)) for w in (a, b)]
-                await wait_for(lambda: len(receiver.requests) >= expected * len(hooks), timeout=30)
-                await asyncio.sleep(0.3)  # anything extra would arrive now
-                stop.set()
+                await wait_for(lambda: len(receiver.requests) == 2 * config.concurrency, timeout=30)
+                gate.set()
+                await wait_for(lambda: len(receiver.requests) >= expected * len(hooks), timeout=60)
+                stop.set()  # deliveries in flight finish before run() returns: any extra shows below
                 await asyncio.wait_for(asyncio.gather(*runs), 10)
         finally:
             await other_pool.close()
 
     assert len(receiver.requests) == expected * len(hooks)
     assert a.stats.delivered + b.stats.delivered == expected * len(hooks)
-    assert a.stats.delivered > 0 and b.stats.delivered > 0, (a.stats, b.stats)
+    assert a.stats.delivered >= config.concurrency and b.stats.delivered >= config.concurrency, (a.stats, b.stats)
     for i in range(len(hooks)):
         ids = [int(r.headers["spread-event-id"]) for r in receiver.requests if r.path.endswith(f"/{i}")]
         assert len(ids) == len(set(ids)) == expected  # each event once per target
