@@ -1,16 +1,19 @@
-"""The asyncpg pool (created in the app lifespan) and the per-request connection.
+"""The asyncpg pools, the request-path services the lifespan starts, and the request's connection.
 
-A request to ``/v1`` gets one connection, acquired by :class:`service.auth.middleware.
-AuthMiddleware` (which authenticates on it) and released when the response has been sent;
-handlers receive it through the ``conn`` dependency. Reads go to the read replica pool when
-``SPREAD_READ_DATABASE_URL`` is set.
+A handler that talks to the database asks for the ``conn`` dependency: a pooled connection
+acquired when its dependencies are resolved, which is after Litestar has read and decoded the
+body, and released as soon as the handler returns. Handlers that need no database (``POST
+/v1/analysis/spc``), slow uploads and requests refused early hold no connection. A handler
+that reads the body by hand takes :func:`request_connection` after reading it. Reads (GET,
+HEAD) go to the read replica pool when ``SPREAD_READ_DATABASE_URL`` is set; keys never do
+(see ``service.middleware``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -70,8 +73,14 @@ async def connect(dsn: str, settings: Settings) -> asyncpg.Connection:
     return conn
 
 
-def pool_lifespan(settings: Settings) -> Any:
-    """Lifespan context: open the pools on start-up, close them on shutdown."""
+def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = None) -> Any:
+    """Lifespan context: the pools, the key cache and its listener, the rate-limit flusher.
+
+    ``clock`` (seconds since the epoch) drives the rate limiter; tests pass their own.
+    """
+    from service import metrics
+    from service.auth.cache import KeyCache, listener_for
+    from service.ratelimit import RateLimiter
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -79,17 +88,23 @@ def pool_lifespan(settings: Settings) -> Any:
             raise RuntimeError("DATABASE_URL is not set; run `spread serve`, which starts an embedded database")
         pool = await create_pool(settings.database_url, settings)
         app.state.pool = pool
-        from service import metrics
-
         metrics.track_pool(pool)
         app.state.read_pool = (
             await create_pool(settings.read_database_url, settings) if settings.read_database_url else pool
         )
+        app.state.key_cache = cache = KeyCache()
+        listener = listener_for(settings, cache)
+        app.state.key_listener = listener
+        if listener is not None:
+            listener.start()
+        app.state.rate_limiter = limiter = RateLimiter(clock=clock) if clock else RateLimiter()
+        limiter.start(pool)
         try:
             yield
         finally:
-            from service import metrics
-
+            if listener is not None:
+                await listener.stop()
+            await limiter.stop(pool)
             metrics.untrack_pool(pool)
             for p in {id(pool): pool, id(app.state.read_pool): app.state.read_pool}.values():
                 await _close(p)
@@ -123,12 +138,20 @@ async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.C
         await pool.release(conn)
 
 
-def provide_conn(request: Request[Any, Any, Any]) -> asyncpg.Connection:
-    """The connection the auth middleware acquired for this request."""
-    conn = request.scope["state"].get("conn")
-    if conn is None:  # pragma: no cover - a route outside /v1 asked for it
-        raise RuntimeError("no request connection: only /v1 routes get one")
-    return conn
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def request_connection(request: Request[Any, Any, Any]) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+    """A connection for this request: the read pool for GET and HEAD, else the primary."""
+    state = request.app.state
+    pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
+    return acquire(pool, state.settings.pool_acquire_timeout)
+
+
+async def provide_conn(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """The ``conn`` dependency: held from after the body is read until the handler returns."""
+    async with request_connection(request) as conn:
+        yield conn
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
