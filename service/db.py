@@ -2,7 +2,7 @@
 
 A handler that talks to the database asks for the ``conn`` dependency: a pooled connection
 acquired when its dependencies are resolved, which is after Litestar has read and decoded the
-body, and released as soon as the handler returns. Handlers that need no database (``POST
+body, and released as soon as the handler is done (when its response starts). Handlers that need no database (``POST
 /v1/analysis/spc``), slow uploads and requests refused early hold no connection. A handler
 that reads the body by hand takes :func:`request_connection` after reading it. Reads (GET,
 HEAD) go to the read replica pool when ``SPREAD_READ_DATABASE_URL`` is set; keys never do
