@@ -6,6 +6,7 @@
     python3 dev.py spread ARGS      # any `spread` command (keys, migrate, openapi, ...)
     python3 dev.py check            # ruff's linter and formatter, as CI runs them
     python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
+    python3 dev.py bench [ARGS]     # bench/compare.py: Spread against two peer apps (adds the bench extra)
 
 Every command first makes `.venv` match `uv.lock` (uv's lock of every direct and transitive
 dependency, for every platform). uv itself is pinned below and installed into `.tools/` with
@@ -57,11 +58,10 @@ def uv_env() -> dict[str, str]:
     return env
 
 
-def sync() -> None:
+def sync(*extras: str) -> None:
     """Make .venv exactly the lock (with the dev extra); refuse if pyproject and lock disagree."""
-    result = subprocess.run(
-        [str(uv()), "sync", "--locked", "--extra", "dev", "--quiet"], cwd=ROOT, env=uv_env(), check=False
-    )
+    flags = [flag for extra in ("dev", *extras) for flag in ("--extra", extra)]
+    result = subprocess.run([str(uv()), "sync", "--locked", *flags, "--quiet"], cwd=ROOT, env=uv_env(), check=False)
     if result.returncode != 0:
         say("could not install from uv.lock. If you changed pyproject.toml, run `python3 dev.py lock` and commit it.")
         sys.exit(result.returncode)
@@ -82,6 +82,9 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "lock":
         return subprocess.run([str(uv()), "lock", "--upgrade", *rest], cwd=ROOT, env=uv_env(), check=False).returncode
+    if command == "bench":
+        sync("bench")
+        return run("python", "bench/compare.py", *rest)
     sync()
     if command == "serve":
         return run("spread", "serve", *rest)

@@ -13,7 +13,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from service import __version__
 from service.adaptations import routes as adaptation_routes
@@ -28,7 +28,7 @@ from service.errors import problem_handler
 from service.health import routes as health_routes
 from service.innovations import routes as innovation_routes
 from service.lineage import routes as lineage_routes
-from service.middleware import AuthMiddleware, RequestContext
+from service.middleware import RequestPath, authenticate
 from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
 from service.search import routes as search_routes
@@ -108,20 +108,20 @@ def create_app(settings: Settings) -> Litestar:
     v1 = Router(
         path="/v1",
         route_handlers=v1_route_handlers(),
-        middleware=[AuthMiddleware()],
+        # A hook rather than a guard or middleware: it runs after routing and before the body is
+        # read, without the extra layer (or the per-call copy of the handler guards get).
+        before_request=authenticate,
         dependencies={
-            "conn": Provide(provide_conn, sync_to_thread=False),
+            "conn": Provide(provide_conn),
             "actor": Provide(provide_actor, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         security=[{"bearerAuth": []}],
     )
-    prometheus = PrometheusConfig(app_name="spread", prefix="spread", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController],
         lifespan=[pool_lifespan(settings)],
         exception_handlers={Exception: problem_handler},
-        middleware=[prometheus.middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
@@ -162,6 +162,6 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     app.state.settings = settings
-    # Outermost: request ids and access logs also cover 404s, 405s and CORS preflights.
-    app.asgi_handler = RequestContext(app.asgi_handler)
+    # Outermost: request ids, metrics and access logs also cover 404s, 405s and CORS preflights.
+    app.asgi_handler = RequestPath(app.asgi_handler)
     return app

@@ -36,7 +36,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 10 * 1024 * 1024
-    rate_limit_per_minute: int = 0
+    rate_limit_per_minute: int = 1200
+    rate_limit_writes_per_minute: int = 300
+    rate_limit_failures_per_minute: int = 60
+    key_cache: bool = True
     workers: int = 1
     embedded: bool = True
 
@@ -106,6 +109,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_CORS_ORIGINS": ("cors_origins", _origins),
     "SPREAD_MAX_BODY_BYTES": ("max_body_bytes", lambda n, r: _int(n, r, 1024, 1024 * 1024 * 1024)),
     "SPREAD_RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
+    "SPREAD_RATE_LIMIT_WRITES_PER_MINUTE": ("rate_limit_writes_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
+    "SPREAD_RATE_LIMIT_FAILURES_PER_MINUTE": ("rate_limit_failures_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
+    "SPREAD_KEY_CACHE": ("key_cache", _bool),
     "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
     "SPREAD_EMBEDDED": ("embedded", _bool),
 }

@@ -1,21 +1,25 @@
-"""The asyncpg pool (created in the app lifespan) and the per-request connection.
+"""The asyncpg pools, the request-path services the lifespan starts, and the request's connection.
 
-A request to ``/v1`` gets one connection, acquired by :class:`service.auth.middleware.
-AuthMiddleware` (which authenticates on it) and released when the response has been sent;
-handlers receive it through the ``conn`` dependency. Reads go to the read replica pool when
-``SPREAD_READ_DATABASE_URL`` is set.
+A handler that talks to the database asks for the ``conn`` dependency: a pooled connection
+acquired when its dependencies are resolved, which is after Litestar has read and decoded the
+body, and released as soon as the handler is done (when its response starts). Handlers that need no database (``POST
+/v1/analysis/spc``), slow uploads and requests refused early hold no connection. A handler
+that reads the body by hand takes :func:`request_connection` after reading it. Reads (GET,
+HEAD) go to the read replica pool when ``SPREAD_READ_DATABASE_URL`` is set; keys never do
+(see ``service.middleware``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import asyncpg
 import msgspec
 from litestar import Litestar, Request
+from litestar.di import NamedDependency
 
 from service.errors import ServiceUnavailableError, is_connection_lost
 
@@ -53,12 +57,25 @@ def server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+async def _after_release(conn: asyncpg.Connection) -> None:
+    """Nothing beyond asyncpg's own rollback of an open transaction (it runs first).
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` on every release: a round trip per request (8% of the worker's time in the
+    profile in bench/README.md). Spread never changes session state on pooled connections:
+    settings travel as transaction-local ``set_config(..., true)``, advisory locks are
+    ``pg_advisory_xact_lock``, cursors live in transactions and only the key listener (its
+    own connection) LISTENs. Keep it so: a session-level ``SET`` would leak to the next request.
+    """
+
+
 async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         init=init_connection,
+        reset=_after_release,
         server_settings=server_settings(settings),
         command_timeout=max(settings.statement_timeout_ms / 1000 + 5, 10),
     )
@@ -70,8 +87,14 @@ async def connect(dsn: str, settings: Settings) -> asyncpg.Connection:
     return conn
 
 
-def pool_lifespan(settings: Settings) -> Any:
-    """Lifespan context: open the pools on start-up, close them on shutdown."""
+def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = None) -> Any:
+    """Lifespan context: the pools, the key cache and its listener, the rate-limit flusher.
+
+    ``clock`` (seconds since the epoch) drives the rate limiter; tests pass their own.
+    """
+    from service import logs, metrics
+    from service.auth.cache import KeyCache, listener_for
+    from service.ratelimit import RateLimiter
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -79,17 +102,25 @@ def pool_lifespan(settings: Settings) -> Any:
             raise RuntimeError("DATABASE_URL is not set; run `spread serve`, which starts an embedded database")
         pool = await create_pool(settings.database_url, settings)
         app.state.pool = pool
-        from service import metrics
-
         metrics.track_pool(pool)
         app.state.read_pool = (
             await create_pool(settings.read_database_url, settings) if settings.read_database_url else pool
         )
+        app.state.key_cache = cache = KeyCache()
+        listener = listener_for(settings, cache)
+        app.state.key_listener = listener
+        if listener is not None:
+            listener.start()
+        app.state.rate_limiter = limiter = RateLimiter(clock=clock) if clock else RateLimiter()
+        limiter.start(pool)
         try:
             yield
         finally:
-            from service import metrics
-
+            if listener is not None:
+                await listener.stop()
+            await limiter.stop(pool)
+            if logs.access_writer is not None:
+                logs.access_writer.flush()
             metrics.untrack_pool(pool)
             for p in {id(pool): pool, id(app.state.read_pool): app.state.read_pool}.values():
                 await _close(p)
@@ -105,18 +136,27 @@ async def _close(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
+async def _acquire(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+    # asyncio.timeout rather than acquire(timeout=...): asyncpg wraps the latter in
+    # wait_for, which creates a task per acquire (measured in bench/README.md).
+    try:
+        async with asyncio.timeout(timeout):
+            return await pool.acquire()
+    except TimeoutError:
+        _shed()
+
+
+def _shed() -> NoReturn:
+    from service import metrics
+
+    metrics.POOL_TIMEOUTS.inc()
+    raise ServiceUnavailableError("All database connections are busy. Retry shortly.", headers={"Retry-After": "1"})
+
+
 @contextlib.asynccontextmanager
 async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
     """Acquire with a timeout, shedding load as 503 rather than queueing for ever."""
-    try:
-        conn = await pool.acquire(timeout=timeout)
-    except TimeoutError:
-        from service import metrics
-
-        metrics.POOL_TIMEOUTS.inc()
-        raise ServiceUnavailableError(
-            "All database connections are busy. Retry shortly.", headers={"Retry-After": "1"}
-        ) from None
+    conn = await _acquire(pool, timeout)
     try:
         yield conn
     except BaseException as exc:
@@ -136,12 +176,37 @@ async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.C
                 raise
 
 
-def provide_conn(request: Request[Any, Any, Any]) -> asyncpg.Connection:
-    """The connection the auth middleware acquired for this request."""
-    conn = request.scope["state"].get("conn")
-    if conn is None:  # pragma: no cover - a route outside /v1 asked for it
-        raise RuntimeError("no request connection: only /v1 routes get one")
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def request_connection(request: Request[Any, Any, Any]) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+    """A connection for this request: the read pool for GET and HEAD, else the primary."""
+    state = request.app.state
+    pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
+    return acquire(pool, state.settings.pool_acquire_timeout)
+
+
+async def provide_conn(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> asyncpg.Connection:
+    """The ``conn`` dependency: acquired after the body is read, released once the handler is done.
+
+    :class:`service.middleware.RequestPath` releases it when the response starts (the handler
+    has returned and rendered its body; no handler streams from the database), or when the
+    request ends without one. That costs less than a generator dependency, whose cleanup
+    machinery was measured in bench/README.md. (``actor`` is unused: depending on it puts
+    the providers in a chain, so Litestar resolves them in turn instead of in a task group.)
+    """
+    state = request.app.state
+    pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
+    conn = await _acquire(pool, state.settings.pool_acquire_timeout)
+    request.scope["state"]["conn_lease"] = (pool, conn)  # type: ignore[typeddict-item]
     return conn
+
+
+async def release_lease(state: dict[str, Any]) -> None:
+    """Give the request's connection back to its pool, if it took one."""
+    lease = state.pop("conn_lease", None)
+    if lease is not None:
+        await lease[0].release(lease[1])
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -161,8 +226,7 @@ async def write_transaction(conn: asyncpg.Connection, actor: Actor) -> AsyncIter
         yield conn
 
 
-def provide_actor(request: Request[Any, Any, Any]) -> Actor:
-    principal = request.scope.get("user")
+def provide_actor(request: Request[Any, Any, Any], principal: NamedDependency[Any]) -> Actor:
     request_id = request.scope["state"].get("request_id")
     if principal is None:  # pragma: no cover - /v1 always authenticates
         return Actor(request_id=request_id)

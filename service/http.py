@@ -28,7 +28,8 @@ def paged(request: Request[Any, Any, Any], page: T, next_cursor: str | None) -> 
 def record(request: Request[Any, Any, Any], body: T, version: int) -> Response[T]:
     """A single record with its ETag; answers 304 when ``If-None-Match`` already has it."""
     tag = etag(version)
-    inm = request.headers.get("if-none-match")
+    # Straight from the ASGI headers: request.headers builds a multi-dict of them all.
+    inm = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"if-none-match"), None)
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         if tag in tags or "*" in tags:

@@ -1,16 +1,44 @@
-"""Prometheus metrics beyond Litestar's request metrics: the pool and load shedding."""
+"""Prometheus metrics: requests (counted by ``service.middleware.RequestPath``), the pool, shedding.
+
+Request metrics replace Litestar's Prometheus middleware, which cost a layer and a
+``labels()`` lookup per metric per request: children are cached by label tuple here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 POOL_TIMEOUTS = Counter("spread_pool_acquire_timeouts_total", "Requests shed because no connection was free in time")
 RATE_LIMITED = Counter("spread_rate_limited_total", "Requests refused by the per-key rate limit")
+
+REQUESTS = Counter("spread_requests", "HTTP requests answered", ["method", "path", "status_code"])
+DURATION = Histogram(
+    "spread_request_duration_seconds",
+    "Time from the request's arrival to the end of its response",
+    ["method", "path"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, path_template: str | None, status: int, seconds: float) -> None:
+    """Count one request; ``path_template`` is the route (``/v1/innovations/{id:uuid}``), never the raw path."""
+    key = (method, path_template or "unmatched", status)
+    children = _children.get(key)
+    if children is None:
+        if len(_children) > 5_000:  # methods x routes x statuses is small; guard anyway
+            _children.clear()
+        children = (REQUESTS.labels(key[0], key[1], str(status)), DURATION.labels(key[0], key[1]))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
 
 _pools: list[Any] = []
 

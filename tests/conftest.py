@@ -118,18 +118,51 @@ async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 def settings_for(dsn: str, **overrides: Any) -> Settings:
-    return Settings(database_url=dsn, pool_min_size=1, pool_max_size=4, **overrides)
+    return Settings(**{"database_url": dsn, "pool_min_size": 1, "pool_max_size": 4, **overrides})
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running_app(settings: Settings, clock: Callable[[], float] | None = None) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     # The pool lifespan is entered directly: Litestar's own lifespan runs in an anyio task
-    # group, which cannot be exited from the fixture's teardown task.
-    async with pool_lifespan(settings)(app):
+    # group, which cannot be exited from the fixture's teardown task. It also starts the key
+    # listener and the rate-limit flusher (clock: the rate limiter's, for tests that control time).
+    async with pool_lifespan(settings, clock=clock)(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+def app_of(client: httpx.AsyncClient) -> Any:
+    """The Litestar app behind a client from :func:`running_app`."""
+    return client._transport.app  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def key_change(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Around a change to keys or partners: after it, wait until the app's key cache has heard of it.
+
+    Revocation reaches the cache by NOTIFY, delivered a moment after the change commits; the
+    cache is empty (and bypassed) while its listener is not connected, so then nothing waits.
+    """
+    cache = app_of(client).state.key_cache
+    before = cache.generation
+    yield
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while cache.enabled and cache.generation == before:
+        assert loop.time() < deadline, "the key listener never heard of the change"
+        await asyncio.sleep(0.005)
+
+
+async def cache_ready(client: httpx.AsyncClient) -> None:
+    """Wait until the app's key listener is connected (the cache is in use)."""
+    cache = app_of(client).state.key_cache
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not cache.enabled:
+        assert loop.time() < deadline, "the key listener did not connect"
+        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

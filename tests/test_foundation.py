@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from service.config import ConfigError, load_settings
-from tests.conftest import KeyMaker, running_app, settings_for
+from tests.conftest import KeyMaker, key_change, running_app, settings_for
 
 
 async def test_liveness_needs_no_key(client: httpx.AsyncClient) -> None:
@@ -74,7 +74,8 @@ async def test_missing_or_bad_key_is_401(client: httpx.AsyncClient, headers: dic
 async def test_revoked_and_expired_keys_are_refused(client: httpx.AsyncClient, make_key: KeyMaker, conn) -> None:
     headers = await make_key("read")
     assert (await client.get("/v1/me", headers=headers)).status_code == 200
-    await conn.execute("UPDATE api_keys SET revoked_at = now()")
+    async with key_change(client):
+        await conn.execute("UPDATE api_keys SET revoked_at = now()")
     r = await client.get("/v1/me", headers=headers)
     assert r.status_code == 401
     assert "revoked" in r.json()["detail"]

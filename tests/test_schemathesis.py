@@ -73,7 +73,15 @@ def live_server(template_dsn: str) -> Iterator[tuple[str, dict[str, str]]]:
     dsn = with_database(SERVER_DSN, name)
     secret = asyncio.run(_key(dsn))
     port = _free_port()
-    app = create_app(Settings(database_url=dsn, pool_min_size=1, pool_max_size=4))
+    app = create_app(
+        Settings(
+            database_url=dsn,
+            pool_min_size=1,
+            pool_max_size=4,
+            rate_limit_per_minute=0,
+            rate_limit_failures_per_minute=0,
+        )
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

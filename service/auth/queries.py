@@ -16,40 +16,19 @@ class KeyLookup(msgspec.Struct, frozen=True, kw_only=True):
     principal: Principal
     revoked_at: dt.datetime | None
     expired: bool
-    hits: int | None
 
 
+# Run on the primary only (see service.middleware): a replica may not have seen a revocation.
 _LOOKUP = """
 SELECT k.id, k.partner_id, p.name AS partner_name, k.scopes, k.expires_at, k.revoked_at,
-       (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired, NULL::int AS hits
+       (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired
 FROM api_keys k JOIN partners p ON p.id = k.partner_id
-WHERE k.secret_hash = $1 AND $2::int = 0
-"""
-
-# With rate limiting on: one round trip finds the key and counts this request in the key's
-# current one-minute window (the upsert runs only for a live key). It writes, so it runs on
-# the primary even when reads go to a replica.
-_LOOKUP_RATED = """
-WITH k AS (
-    SELECT k.id, k.partner_id, p.name AS partner_name, k.scopes, k.expires_at, k.revoked_at,
-           (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired
-    FROM api_keys k JOIN partners p ON p.id = k.partner_id
-    WHERE k.secret_hash = $1
-), hit AS (
-    INSERT INTO rate_limit_windows AS w (key_id, window_start, hits)
-    SELECT k.id, date_trunc('minute', now()), 1 FROM k
-    WHERE $2::int > 0 AND k.revoked_at IS NULL AND NOT k.expired
-    ON CONFLICT (key_id, window_start) DO UPDATE SET hits = w.hits + 1
-    RETURNING w.hits
-)
-SELECT k.id, k.partner_id, k.partner_name, k.scopes, k.expires_at, k.revoked_at, k.expired,
-       (SELECT hits FROM hit) AS hits
-FROM k
+WHERE k.secret_hash = $1
 """
 
 
-async def lookup_key(conn: asyncpg.Connection, secret_hash: bytes, rate_limit: int) -> KeyLookup | None:
-    row = await conn.fetchrow(_LOOKUP_RATED if rate_limit > 0 else _LOOKUP, secret_hash, rate_limit)
+async def lookup_key(conn: asyncpg.Connection, secret_hash: bytes) -> KeyLookup | None:
+    row = await conn.fetchrow(_LOOKUP, secret_hash)
     if row is None:
         return None
     return KeyLookup(
@@ -62,7 +41,6 @@ async def lookup_key(conn: asyncpg.Connection, secret_hash: bytes, rate_limit: i
         ),
         revoked_at=row["revoked_at"],
         expired=row["expired"],
-        hits=row["hits"],
     )
 
 

@@ -16,7 +16,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.auth.schemas import Principal
-from service.db import Actor, Connection
+from service.db import Actor, Connection, request_connection
 from service.errors import PayloadTooLargeError, responses
 from service.submissions import formats, service
 from service.submissions.schemas import MAX_ROWS, Mode, Report, Submission
@@ -135,7 +135,6 @@ class _SubmissionOperation(Operation):
 )
 async def create_submission(
     request: Request[Any, Any, Any],
-    conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     mode: Annotated[
@@ -157,7 +156,8 @@ async def create_submission(
     media_type = request.headers.get("content-type", formats.JSON).split(";")[0].strip().lower()
     if media_type not in formats.MEDIA_TYPES:
         media_type = formats.JSON  # a +json type, which the middleware let through
-    answer, replayed = await service.submit(conn, actor, principal, body, media_type, mode, idempotency_key, max_mb)
+    async with request_connection(request) as conn:  # only after the (possibly slow) upload
+        answer, replayed = await service.submit(conn, actor, principal, body, media_type, mode, idempotency_key, max_mb)
     if replayed:
         return Response(content=answer, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
     return Response(content=answer, status_code=HTTP_201_CREATED, headers={"Location": f"/v1/submissions/{answer.id}"})
