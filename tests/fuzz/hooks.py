@@ -1,0 +1,68 @@
+"""Schemathesis hooks for tests/test_schemathesis.py (loaded with ``SCHEMATHESIS_HOOKS``).
+
+- Every request carries one of the keys in ``SPREAD_FUZZ_KEYS`` (a JSON list of secrets:
+  admin, write, read and a partner key for a few sites), chosen with ``random``, which
+  Hypothesis seeds for every example, so a seed replays the same choice; authorisation is
+  fuzzed along with the data. It is an auth provider, so the auth checks know the keys are
+  real and probe the API without them and with forged ones.
+- ``DELETE /v1/innovations/{id}`` retires an innovation, which stays readable with its history
+  by design ("nothing is erased"): reads after it are not use-after-free (ST301).
+- ``refused_by_validation``: the spec cannot state every rule (an unknown site code in a
+  filter, a cursor from another listing, a date outside a campaign), so the run's
+  ``positive_data_acceptance`` allows 412 and 422. This check keeps that from hiding a loose
+  spec: a request the spec calls valid must never be refused by the *validation layer* (the
+  msgspec/Litestar messages: wrong type, pattern, length, unknown or missing field); only a
+  rule the handler applies may refuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from typing import Any
+
+import schemathesis
+
+_KEYS: list[str] = json.loads(os.environ.get("SPREAD_FUZZ_KEYS", "[]"))
+
+# Messages the validation layer writes (msgspec and Litestar); a handler's rule never does.
+_VALIDATION_MESSAGE = re.compile(
+    r"^(Expected `|Object contains unknown field|Object missing required field|Invalid enum value|"
+    r"Invalid value|Missing required|Validation failed)"
+)
+
+
+@schemathesis.auth()
+class SpreadKeys:
+    def get(self, case: Any, ctx: Any) -> list[str]:
+        return _KEYS
+
+    def set(self, case: Any, data: list[str], ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {random.choice(data)}"}
+
+
+@schemathesis.hook
+def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+    retired = getattr(failure, "code", "") == "ST301" and "DELETE /v1/innovations/" in str(failure.message)
+    return not retired
+
+
+@schemathesis.check
+def refused_by_validation(ctx: Any, response: Any, case: Any) -> bool | None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    try:
+        problem = json.loads(response.content)
+    except ValueError:
+        return None
+    details = [e.get("detail", "") for e in problem.get("errors") or []] or [problem.get("detail", "")]
+    layer = [d for d in details if _VALIDATION_MESSAGE.search(str(d))]
+    if layer:
+        raise AssertionError(
+            "A request the spec calls valid was refused by the validation layer, so the spec is "
+            f"looser than the server: {layer[0]}"
+        )
+    return None
