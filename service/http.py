@@ -99,16 +99,16 @@ class StrictRequest(Request[Any, Any, Any]):
     """A request whose JSON body is checked strictly against the handler's body type.
 
     Litestar converts bodies leniently (``0`` becomes ``false``, ``"5"`` becomes ``5``), as it
-    must for query strings; a JSON body has real types, so it is decoded once more, strictly,
+    must for query strings; a JSON body has real types, so it is converted once more, strictly,
     against the body's Struct, and a mismatch is the same 422 naming the field.
     """
 
     async def json(self) -> Any:
         value = await super().json()
-        decoder = _strict_decoder(self.route_handler)
-        if decoder is not None:
+        target = _body_type(self.route_handler)
+        if target is not None:
             try:
-                decoder.decode(await self.body() or b"null")
+                msgspec.convert(_integral(value), target, strict=True)
             except msgspec.ValidationError as exc:
                 raise ValidationException(
                     detail=f"Validation failed for {self.method} {self.url.path}",
@@ -117,18 +117,30 @@ class StrictRequest(Request[Any, Any, Any]):
         return value
 
 
-_DECODERS: weakref.WeakKeyDictionary[Any, msgspec.json.Decoder[Any] | None] = weakref.WeakKeyDictionary()
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``2.0`` as an integer; msgspec's strict mode does not: agree with the spec."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
 
 
-def _strict_decoder(handler: Any) -> msgspec.json.Decoder[Any] | None:
-    key = handler
-    if key not in _DECODERS:
+_BODY_TYPES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _body_type(handler: Any) -> Any:
+    """The handler's JSON body type, or None when there is none msgspec can check."""
+    if handler not in _BODY_TYPES:
         data = handler.parsed_fn_signature.parameters.get("data")
-        decoder = None
+        target = None
         if data is not None:
             try:
-                decoder = msgspec.json.Decoder(data.annotation, strict=True)
-            except (TypeError, ValueError):  # raw bytes, Any, ...: nothing to check
-                decoder = None
-        _DECODERS[key] = decoder
-    return _DECODERS[key]
+                msgspec.json.Decoder(data.annotation)  # raises for types msgspec cannot decode
+                target = data.annotation
+            except (TypeError, ValueError):
+                target = None
+        _BODY_TYPES[handler] = target
+    return _BODY_TYPES[handler]

@@ -120,7 +120,7 @@ def _describe_request_structs(spec: dict[str, Any], app: Litestar) -> None:
         types.append(annotation)
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     classes = _struct_classes()
-    for name, schema in components.items():
+    for name, schema in _without_extra(components).items():
         if name not in schemas:  # Litestar named it otherwise (a clash); leave it alone
             continue
         schema.pop("title", None)
@@ -131,6 +131,16 @@ def _describe_request_structs(spec: dict[str, Any], app: Litestar) -> None:
         if cls is not None and cls.__struct_config__.forbid_unknown_fields:
             schema["additionalProperties"] = False
         schemas[name] = schema
+
+
+def _without_extra(node: Any) -> Any:
+    # `extra_json_schema={"extra": ...}` is a hint for Litestar's generator; msgspec describes
+    # those items itself and would print the hint as a literal "extra" member.
+    if isinstance(node, dict):
+        return {k: _without_extra(v) for k, v in node.items() if k != "extra"}
+    if isinstance(node, list):
+        return [_without_extra(v) for v in node]
+    return node
 
 
 # --- links ----------------------------------------------------------------------------------------

@@ -116,8 +116,8 @@ def etag(version: int | str) -> str:
 
 
 def check_if_match(if_match: str | None, current_version: int) -> None:
-    """Raise 412 when an ``If-Match`` header names another version."""
-    if if_match is None:
+    """Raise 412 when an ``If-Match`` header names another version (an empty one names none)."""
+    if if_match is None or not if_match.strip():
         return
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
@@ -131,7 +131,7 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
 
 def parse_if_match_version(if_match: str | None) -> int | None:
     """The version number an ``If-Match`` header asks for, or None for absent or ``*``."""
-    if if_match is None or if_match.strip() == "*":
+    if if_match is None or if_match.strip() in ("", "*"):
         return None
     tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
     try:
@@ -161,8 +161,9 @@ JSONBodyOf = _JSONBodyOf
 
 # --- shared request parameters --------------------------------------------------------------
 
-# An ETag this API issues is a quoted version number; If-Match takes `*` or a list of them.
-ETAG_LIST = r'^(\*|(W/)?"[0-9]{1,18}"( *, *(W/)?"[0-9]{1,18}"){0,9})$'
+# An ETag this API issues is a quoted version number; If-Match takes `*` or a list of them
+# (empty: no precondition, as if the header were absent).
+ETAG_LIST = r'^(\*|(W/)?"[0-9]{1,18}"( *, *(W/)?"[0-9]{1,18}"){0,9})?$'
 IfMatchHeader = Annotated[
     str | None,
     HeaderParameter(name="If-Match", pattern=ETAG_LIST, required=False, description="ETag from a GET"),

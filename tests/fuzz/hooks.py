@@ -1,9 +1,8 @@
 """Schemathesis hooks for tests/test_schemathesis.py (loaded with ``SCHEMATHESIS_HOOKS``).
 
 - Every request carries one of the keys in ``SPREAD_FUZZ_KEYS`` (a JSON list of secrets:
-  admin, write, read and a partner key for a few sites), chosen with ``random``, which
-  Hypothesis seeds for every example, so a seed replays the same choice; authorisation is
-  fuzzed along with the data. It is an auth provider, so the auth checks know the keys are
+  admin, write, read and a partner key for a few sites), chosen by a hash of the generated
+  request, so a seed replays the same choice; authorisation is fuzzed along with the data. It is an auth provider, so the auth checks know the keys are
   real and probe the API without them and with forged ones.
 - ``DELETE /v1/innovations/{id}`` retires an innovation, which stays readable with its history
   by design ("nothing is erased"): reads after it are not use-after-free (ST301).
@@ -19,8 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
+import zlib
 from typing import Any
 
 import schemathesis
@@ -40,7 +39,9 @@ class SpreadKeys:
         return _KEYS
 
     def set(self, case: Any, data: list[str], ctx: Any) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {random.choice(data)}"}
+        drawn = repr((case.operation.label, case.path_parameters, case.query, case.body)).encode()
+        secret = data[zlib.crc32(drawn) % len(data)]
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}
 
 
 @schemathesis.hook
