@@ -57,9 +57,36 @@ def finalise(spec: Any, app: Litestar | None = None) -> Any:
     if app is not None and isinstance(spec.get("components", {}).get("schemas"), dict):
         _describe_request_structs(spec, app)
     if isinstance(spec.get("paths"), dict):
+        _bad_request_is_a_problem(spec)
         _parameters_are_never_null(spec)
         _links(spec)
     return _normalise(spec)
+
+
+def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
+    """Litestar declares a 400 "Validation Exception" of its own shape on every operation with
+    parameters; this API answers validation failures 422 and any 400 as problem+json, so the
+    declared 400 becomes the problem document every other error is."""
+    from service.errors import _DESCRIPTIONS, problem_response_spec
+
+    problem = problem_response_spec(400, _DESCRIPTIONS[400])
+    for item in spec["paths"].values():
+        for op in item.values():
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            declared = responses.get("400", {}).get("content", {})
+            if declared and "application/problem+json" not in declared:
+                responses["400"] = {
+                    "description": problem.description,
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"},
+                            "examples": {
+                                f"problem-example-{n}": {"summary": e.summary, "value": e.value}
+                                for n, e in enumerate(problem.examples or [], start=1)
+                            },
+                        }
+                    },
+                }
 
 
 def _parameters_are_never_null(spec: dict[str, Any]) -> None:

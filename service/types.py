@@ -81,6 +81,7 @@ Date = dt.date
 Id = uuid.UUID
 
 DEFAULT_LIMIT = 50
+MAX_VERSION = 2**31 - 1  # record versions are PostgreSQL integers
 MAX_LIMIT = 500
 
 
@@ -135,9 +136,12 @@ def parse_if_match_version(if_match: str | None) -> int | None:
         return None
     tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
     try:
-        return int(tag)
+        version = int(tag)
     except ValueError:
         raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued.") from None
+    if not 0 < version <= MAX_VERSION:  # found by the fuzzer: out of range reached PostgreSQL as a 500
+        raise PreconditionFailedError(f"If-Match {if_match!r} is not an ETag this API issued.")
+    return version
 
 
 # --- request bodies with examples -----------------------------------------------------------
