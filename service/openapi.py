@@ -125,14 +125,35 @@ def _request_body_types(app: Litestar) -> list[Any]:
     return types
 
 
-def _struct_classes() -> dict[str, type[msgspec.Struct]]:
-    found: dict[str, type[msgspec.Struct]] = {}
-    todo = [msgspec.Struct]
+def _struct_classes(types: list[Any]) -> dict[str, type[Any]]:
+    """Every Struct class the request types hold, by name (as msgspec names components)."""
+    found: dict[str, type[Any]] = {}
+    todo: list[Any] = list(msgspec.inspect.multi_type_info(types))
     while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            found.setdefault(sub.__name__, sub)
-            todo.append(sub)
+        info = todo.pop()
+        if isinstance(info, msgspec.inspect.Metadata):
+            todo.append(info.type)
+        elif isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in found:
+                continue
+            found[info.cls.__name__] = info.cls
+            todo.extend(field.type for field in info.fields)
+        elif isinstance(info, msgspec.inspect.UnionType):
+            todo.extend(info.types)
+        elif isinstance(
+            info,
+            (
+                msgspec.inspect.ListType,
+                msgspec.inspect.SetType,
+                msgspec.inspect.FrozenSetType,
+                msgspec.inspect.VarTupleType,
+            ),
+        ):
+            todo.append(info.item_type)
+        elif isinstance(info, msgspec.inspect.TupleType):
+            todo.extend(info.item_types)
+        elif isinstance(info, msgspec.inspect.DictType):
+            todo.extend([info.key_type, info.value_type])
     return found
 
 
@@ -146,7 +167,7 @@ def _describe_request_structs(spec: dict[str, Any], app: Litestar) -> None:
             continue
         types.append(annotation)
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-    classes = _struct_classes()
+    classes = _struct_classes(types)
     for name, schema in _without_extra(components).items():
         if name not in schemas:  # Litestar named it otherwise (a clash); leave it alone
             continue
