@@ -60,9 +60,7 @@ Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-
 Key = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$", examples=["daily_huddle"])]
 Url = Annotated[
     str,
-    Meta(
-        min_length=8, max_length=2000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", examples=["https://example.org/guide"]
-    ),
+    Meta(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$", examples=["https://example.org/guide"]),
 ]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]

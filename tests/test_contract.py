@@ -74,7 +74,11 @@ def test_every_request_string_refuses_nul_and_control_characters(spec: dict[str,
         if pattern is None:
             loose.append(f"{where}: no pattern")
             continue
-        for bad in ("\x00", "a\x00", "a\x00b", "a\x1bb", "a\x7f"):
+        probes = ["\x00", "a\x00", "a\x00b", "a\x1bb", "a\x7f"]
+        for example in schema.get("examples", []):  # a valid value, spoilt in the middle and at the end
+            if isinstance(example, str) and example:
+                probes += [example[:1] + bad + example[1:] for bad in ("\x00", "\x1b")] + [example + "\x00"]
+        for bad in probes:
             if re.search(pattern, bad):
                 loose.append(f"{where}: {pattern!r} accepts {bad!r}")
                 break
@@ -240,3 +244,10 @@ async def test_options_and_405_name_every_method_of_the_path(client: httpx.Async
     assert r.status_code == 405
     assert r.headers["content-type"] == "application/problem+json"
     assert set(r.headers["allow"].replace(" ", "").split(",")) == {"GET", "OPTIONS", "POST"}
+
+
+async def test_urls_are_printable_ascii(client: httpx.AsyncClient, admin: dict) -> None:
+    """`\\S*` let a NUL into a webhook URL; every URL a client sends is now printable ASCII."""
+    r = await client.post("/v1/webhooks", json={"url": "https://example.org/hook\x00"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["url"]

@@ -38,7 +38,7 @@ WebhookUrl = Annotated[
     Meta(
         min_length=10,
         max_length=2000,
-        pattern=r"^https?://[^\s/?#]+\S*$",
+        pattern=r"^https?://[!\x22$-.0->@-~][!-~]*$",  # printable ASCII, a host first
         description="Where deliveries are POSTed (http or https).",
         examples=["https://integration.example.nhs.uk/spread-events"],
     ),
