@@ -159,7 +159,9 @@ def test_api_conforms_to_its_spec(live_server: tuple[str, list[str]]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("SPREAD_FUZZ_SLOW"), reason="set SPREAD_FUZZ_SLOW=1 (about 20 minutes)")
+@pytest.mark.skipif(
+    not os.environ.get("SPREAD_FUZZ_SLOW"), reason="set SPREAD_FUZZ_SLOW=1 to fuzz 100 examples per operation"
+)
 def test_api_conforms_to_its_spec_at_length(live_server: tuple[str, list[str]]) -> None:
     base, keys = live_server
     _fuzz(base, keys, 100)
