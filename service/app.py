@@ -26,6 +26,7 @@ from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.errors import problem_handler
 from service.health import routes as health_routes
+from service.http import StrictRequest, options_handlers
 from service.innovations import routes as innovation_routes
 from service.lineage import routes as lineage_routes
 from service.middleware import RequestPath, authenticate
@@ -82,7 +83,7 @@ TAGS = [
 
 def v1_route_handlers() -> list:
     """Every ``/v1`` handler, gathered from the resource packages."""
-    return [
+    handlers = [
         *auth_routes.route_handlers,
         *site_routes.route_handlers,
         *innovation_routes.route_handlers,
@@ -97,6 +98,7 @@ def v1_route_handlers() -> list:
         *campaign_routes.route_handlers,
         *webhook_routes.route_handlers,
     ]
+    return [*options_handlers(handlers), *handlers]  # OPTIONS first: see options_handlers
 
 
 class _PrometheusController(PrometheusController):
@@ -158,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
             use_handler_docstrings=True,
         ),
         request_max_body_size=settings.max_body_bytes,
+        request_class=StrictRequest,
         debug=False,
         logging_config=None,
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response
+from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
 from service.types import etag
@@ -66,3 +69,79 @@ def also_answers(*alternatives: tuple[str, str, str]) -> type[Any]:
                 content[media] = OpenAPIMediaType(schema=Schema(type=OpenAPIType(kind), description=description))
 
     return _AlsoAnswers
+
+
+def options_handlers(handlers: list[Any]) -> list[Any]:
+    """One ``OPTIONS`` handler per path, answering 204 with every method the path serves.
+
+    Litestar makes its own OPTIONS handler when a path's first handler is registered and keeps
+    it when more are merged in, so its ``Allow`` names only the first handler's methods. Ours
+    are registered first, so Litestar makes none.
+    """
+    from litestar import route
+    from litestar.enums import HttpMethod
+
+    allow: dict[str, set[str]] = {}
+    for handler in handlers:
+        for path in handler.paths:
+            allow.setdefault(path, {"OPTIONS"}).update(handler.http_methods)
+
+    def make(path: str, methods: str) -> Any:
+        @route(path, http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False)
+        def options() -> Response[None]:
+            return Response(content=None, status_code=204, headers={"Allow": methods})
+
+        return options
+
+    return [make(path, ", ".join(sorted(methods))) for path, methods in allow.items()]
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is checked strictly against the handler's body type.
+
+    Litestar converts bodies leniently (``0`` becomes ``false``, ``"5"`` becomes ``5``), as it
+    must for query strings; a JSON body has real types, so it is converted once more, strictly,
+    against the body's Struct, and a mismatch is the same 422 naming the field.
+    """
+
+    async def json(self) -> Any:
+        value = await super().json()
+        target = _body_type(self.route_handler)
+        if target is not None:
+            try:
+                msgspec.convert(_integral(value), target, strict=True)
+            except msgspec.ValidationError as exc:
+                raise ValidationException(
+                    detail=f"Validation failed for {self.method} {self.url.path}",
+                    extra=[{"message": str(exc), "key": "body", "source": "body"}],
+                ) from None
+        return value
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``2.0`` as an integer; msgspec's strict mode does not: agree with the spec."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
+
+
+_BODY_TYPES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _body_type(handler: Any) -> Any:
+    """The handler's JSON body type, or None when there is none msgspec can check."""
+    if handler not in _BODY_TYPES:
+        data = handler.parsed_fn_signature.parameters.get("data")
+        target = None
+        if data is not None:
+            try:
+                msgspec.json.Decoder(data.annotation)  # raises for types msgspec cannot decode
+                target = data.annotation
+            except (TypeError, ValueError):
+                target = None
+        _BODY_TYPES[handler] = target
+    return _BODY_TYPES[handler]

@@ -1,19 +1,30 @@
 """The published OpenAPI document: one place that turns Litestar's generated spec into ours.
 
-Litestar builds the document from handlers and Structs; what it makes of docstrings depends on
-library versions (msgspec 0.23 began dedenting multi-line docstrings, which changed one
-description). ``finalise`` makes the result independent of that, and both the served
-``/schema/openapi.json`` and ``spread openapi`` (the committed file) go through it, so the two
-are always byte-for-byte the same document.
+Litestar builds the document from handlers and Structs; ``finalise`` then makes three
+corrections, and both the served ``/schema/openapi.json`` and ``spread openapi`` (the committed
+file) go through it, so the two are always byte-for-byte the same document:
+
+- descriptions are normalised, so the result does not depend on how a library version treats
+  docstrings (msgspec 0.23 began dedenting multi-line docstrings);
+- request-body Structs are described by msgspec itself, the library that validates them:
+  Litestar's generator drops the constraints of list items inside ``| UnsetType`` unions (a
+  PATCH field's patterns and lengths), and says nothing of ``forbid_unknown_fields``, which
+  becomes ``additionalProperties: false``;
+- each create operation's 201 response gets OpenAPI ``links`` to the operations that take the
+  new record's id, derived from the paths (see :func:`_links`).
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
+
+_METHODS = ("get", "put", "post", "patch", "delete")
 
 
 def _normalise_text(text: str) -> str:
@@ -22,18 +33,17 @@ def _normalise_text(text: str) -> str:
     return inspect.cleandoc(text)
 
 
-def finalise(node: Any) -> Any:
-    """A copy of ``node`` (a spec as plain dicts and lists) with every description normalised."""
+def _normalise(node: Any) -> Any:
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in ("description", "summary") and isinstance(value, str):
                 out[key] = _normalise_text(value)
             else:
-                out[key] = finalise(value)
+                out[key] = _normalise(value)
         return out
     if isinstance(node, list):
-        return [finalise(item) for item in node]
+        return [_normalise(item) for item in node]
     return node
 
 
@@ -56,11 +66,201 @@ def _drop_phantom_400s(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def finalise(spec: Any, app: Litestar | None = None) -> Any:
+    """A copy of ``spec`` (plain dicts and lists): request Structs, links, descriptions fixed.
+
+    Without ``app`` only descriptions and links are touched (the request Structs come from the
+    app's handlers).
+    """
+    spec = msgspec.json.decode(msgspec.json.encode(spec))  # a deep copy we may change
+    if app is not None and isinstance(spec.get("components", {}).get("schemas"), dict):
+        _describe_request_structs(spec, app)
+    if isinstance(spec.get("paths"), dict):
+        _drop_phantom_400s(spec)
+        _bad_request_is_a_problem(spec)
+        _parameters_are_never_null(spec)
+        _links(spec)
+    return _normalise(spec)
+
+
+def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
+    """Litestar declares a 400 "Validation Exception" of its own shape on every operation with
+    parameters; this API answers validation failures 422 and any 400 as problem+json, so the
+    declared 400 becomes the problem document every other error is."""
+    from service.errors import _DESCRIPTIONS, problem_response_spec
+
+    problem = problem_response_spec(400, _DESCRIPTIONS[400])
+    for item in spec["paths"].values():
+        for op in item.values():
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            declared = responses.get("400", {}).get("content", {})
+            if declared and "application/problem+json" not in declared:
+                responses["400"] = {
+                    "description": problem.description,
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"},
+                            "examples": {
+                                f"problem-example-{n}": {"summary": e.summary, "value": e.value}
+                                for n, e in enumerate(problem.examples or [], start=1)
+                            },
+                        }
+                    },
+                }
+
+
+def _parameters_are_never_null(spec: dict[str, Any]) -> None:
+    """Drop the ``null`` Litestar derives from ``str | None`` for a free-text parameter.
+
+    A query string or header cannot say null: a client sends the text "null", which the server
+    takes as that text (and a pattern then refuses it). For enums, numbers, dates and ids the
+    server does read "null" as absent, so there the ``null`` stays true and stays.
+    """
+    for item in spec["paths"].values():
+        for op in item.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                schema = param.get("schema")
+                if not isinstance(schema, dict):
+                    continue
+                for key in ("oneOf", "anyOf"):
+                    branches = schema.get(key)
+                    if not isinstance(branches, list) or {"type": "null"} not in branches:
+                        continue
+                    rest = [b for b in branches if b != {"type": "null"}]
+                    if len(rest) == 1 and rest[0] == {"type": "string"} and "enum" not in schema:
+                        del schema[key]
+                        schema["type"] = "string"
+
+
+# --- request bodies -----------------------------------------------------------------------------
+
+
+def _request_body_types(app: Litestar) -> list[Any]:
+    types: list[Any] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None and data.annotation not in types:
+                types.append(data.annotation)
+    return types
+
+
+def _struct_classes(types: list[Any]) -> dict[str, type[Any]]:
+    """Every Struct class the request types hold, by name (as msgspec names components)."""
+    found: dict[str, type[Any]] = {}
+    todo: list[Any] = list(msgspec.inspect.multi_type_info(types))
+    while todo:
+        info = todo.pop()
+        if isinstance(info, msgspec.inspect.Metadata):
+            todo.append(info.type)
+        elif isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in found:
+                continue
+            found[info.cls.__name__] = info.cls
+            todo.extend(field.type for field in info.fields)
+        elif isinstance(info, msgspec.inspect.UnionType):
+            todo.extend(info.types)
+        elif isinstance(
+            info,
+            (
+                msgspec.inspect.ListType,
+                msgspec.inspect.SetType,
+                msgspec.inspect.FrozenSetType,
+                msgspec.inspect.VarTupleType,
+            ),
+        ):
+            todo.append(info.item_type)
+        elif isinstance(info, msgspec.inspect.TupleType):
+            todo.extend(info.item_types)
+        elif isinstance(info, msgspec.inspect.DictType):
+            todo.extend([info.key_type, info.value_type])
+    return found
+
+
+def _describe_request_structs(spec: dict[str, Any], app: Litestar) -> None:
+    schemas: dict[str, Any] = spec["components"]["schemas"]
+    types = []
+    for annotation in _request_body_types(app):
+        try:
+            msgspec.json.schema(annotation)
+        except (TypeError, ValueError):  # not a JSON body msgspec can describe (raw bytes, ...)
+            continue
+        types.append(annotation)
+    _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    classes = _struct_classes(types)
+    for name, schema in _without_extra(components).items():
+        if name not in schemas:  # Litestar named it otherwise (a clash); leave it alone
+            continue
+        schema.pop("title", None)
+        for kept in ("description", "examples"):
+            if kept in schemas[name]:
+                schema[kept] = schemas[name][kept]
+        cls = classes.get(name)
+        if cls is not None and cls.__struct_config__.forbid_unknown_fields:
+            schema["additionalProperties"] = False
+        schemas[name] = schema
+
+
+def _without_extra(node: Any) -> Any:
+    # `extra_json_schema={"extra": ...}` is a hint for Litestar's generator; msgspec describes
+    # those items itself and would print the hint as a literal "extra" member.
+    if isinstance(node, dict):
+        return {k: _without_extra(v) for k, v in node.items() if k != "extra"}
+    if isinstance(node, list):
+        return [_without_extra(v) for v in node]
+    return node
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+_PARAM = re.compile(r"\{([^}]+)\}")
+
+
+def _links(spec: dict[str, Any]) -> None:
+    """Link each create operation (a POST answering 201) to the operations on what it made.
+
+    The rule: a POST to ``.../things`` makes a thing whose own path is ``/v1/things/{p}``; every
+    operation on that path or under it takes the new record's ``p`` from the 201 body (``id``
+    or ``code``, as the path names it). Creates whose records have no path of their own get no
+    links.
+    """
+    paths: dict[str, Any] = spec["paths"]
+    schemas = spec.get("components", {}).get("schemas", {})
+    for path, item in paths.items():
+        create = item.get("post")
+        if not isinstance(create, dict) or "201" not in create.get("responses", {}):
+            continue
+        collection = path.rstrip("/").rsplit("/", 1)[-1]
+        own = [p for p in paths if re.fullmatch(rf"/v1/{re.escape(collection)}/\{{[^}}/]+\}}", p)]
+        if len(own) != 1:
+            continue
+        own_path = own[0]
+        param = _PARAM.findall(own_path)[-1]
+        response = create["responses"]["201"]
+        ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        body = schemas.get(ref.rsplit("/", 1)[-1], {})
+        if param not in body.get("properties", {}):
+            continue
+        links: dict[str, Any] = {}
+        for target_path, target_item in paths.items():
+            if target_path != own_path and not target_path.startswith(own_path + "/"):
+                continue
+            for method in _METHODS:
+                target = target_item.get(method)
+                if not isinstance(target, dict) or "operationId" not in target:
+                    continue
+                links[target["operationId"]] = {
+                    "operationId": target["operationId"],
+                    "parameters": {param: f"$response.body#/{param}"},
+                    "description": f"`{param}` of the new record, for {method.upper()} {target_path}.",
+                }
+        if links:
+            response["links"] = dict(sorted(links.items()))
+
+
 def document(app: Litestar) -> dict[str, Any]:
     """The finished OpenAPI document of ``app`` as plain data."""
-    import msgspec
-
-    return _drop_phantom_400s(finalise(msgspec.to_builtins(app.openapi_schema.to_schema())))
+    return finalise(msgspec.to_builtins(app.openapi_schema.to_schema()), app)
 
 
 class SpecJsonPlugin(JsonRenderPlugin):
@@ -72,5 +272,5 @@ class SpecJsonPlugin(JsonRenderPlugin):
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:  # derived from code only, so the same on every replica
-            self._rendered = self.render_json(request, _drop_phantom_400s(finalise(openapi_schema)))
+            self._rendered = self.render_json(request, finalise(openapi_schema, request.app))
         return self._rendered

@@ -30,6 +30,15 @@ class ReadBase(msgspec.Struct, kw_only=True, rename="camel"):
 
 # --- scalar aliases -------------------------------------------------------------------------
 
+# Every string a client sends has a pattern, so the spec says what the server refuses: no NUL
+# (PostgreSQL text cannot hold it) and no other control characters. LINE is one line of text;
+# TEXT may span lines (tab, LF and CR allowed). tests/test_contract.py checks every string in
+# every request has one.
+LINE = r"^[^\x00-\x1f\x7f]*$"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# A cursor is unpadded URL-safe base64 (see encode_cursor).
+CURSOR = r"^[A-Za-z0-9_-]+$"
+
 SiteCode = Annotated[
     str,
     Meta(
@@ -44,23 +53,27 @@ Slug = Annotated[
     str,
     Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"]),
 ]
-ShortText = Annotated[str, Meta(min_length=1, max_length=300)]
-Title = Annotated[str, Meta(min_length=1, max_length=300, examples=["Virtual wards for frailty"])]
-LongText = Annotated[str, Meta(max_length=20_000)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE)]
+Title = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Virtual wards for frailty"])]
+LongText = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
 Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$")]
 Key = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$", examples=["daily_huddle"])]
 Url = Annotated[
-    str, Meta(min_length=8, max_length=2000, pattern=r"^https?://\S+$", examples=["https://example.org/guide"])
+    str,
+    Meta(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$", examples=["https://example.org/guide"]),
 ]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Limit = Annotated[int, Meta(ge=1, le=500, description="Page size (default 50, at most 500).")]
-Cursor = Annotated[str, Meta(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")]
+Cursor = Annotated[
+    str, Meta(min_length=1, max_length=500, pattern=CURSOR, description="Opaque cursor from `nextCursor`.")
+]
 # Query parameters carry their constraints in QueryParameter: Litestar validates and documents
 # those, not a msgspec Meta nested inside.
 LimitQuery = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50, at most 500).")]
 CursorQuery = Annotated[
-    str | None, QueryParameter(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")
+    str | None,
+    QueryParameter(min_length=1, max_length=500, pattern=CURSOR, description="Opaque cursor from `nextCursor`."),
 ]
 Date = dt.date
 Id = uuid.UUID
@@ -69,6 +82,7 @@ INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
 
 DEFAULT_LIMIT = 50
+MAX_VERSION = 2**31 - 1  # record versions are PostgreSQL integers
 MAX_LIMIT = 500
 
 
@@ -121,7 +135,7 @@ def if_match_versions(if_match: str | None) -> list[int] | None:
     If-Match uses the strong comparison, so weak tags (``W/"3"``) never match, and a list
     matches when any listed tag does. An empty list matches no record (412).
     """
-    if if_match is None:
+    if if_match is None or not if_match.strip():
         return None
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
@@ -161,16 +175,21 @@ JSONBodyOf = _JSONBodyOf
 
 # --- shared request parameters --------------------------------------------------------------
 
+# An ETag this API issues is a quoted version number; If-Match takes `*` or a list of them
+# (empty: no precondition, as if the header were absent).
+ETAG_LIST = r'^(\*|(W/)?"[0-9]{1,18}"( *, *(W/)?"[0-9]{1,18}"){0,9})?$'
 IfMatchHeader = Annotated[
     str | None,
     HeaderParameter(
         name="If-Match",
-        max_length=200,
+        pattern=ETAG_LIST,
         required=False,
         description='ETag from a GET. Strong comparison: `W/"..."` tags never match; a list matches when any '
-        "listed tag does; `*` matches any existing record. 412 when none matches.",
+        "listed tag does; `*` matches any existing record; empty means no precondition. 412 when none matches.",
     ),
 ]
+# A header value: visible ASCII, inner spaces allowed (servers strip the outer ones).
+HEADER_VALUE = r"^[!-~]([ -~]*[!-~])?$"
 # Constraints for a site-code query parameter: QueryParameter(..., **CODE_QUERY).
 CODE_QUERY: dict[str, Any] = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
 

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
-from service.types import Base, ReadBase, SiteCode
+from service.types import LINE, TEXT, Base, ReadBase, SiteCode
 from service.vocab import Channel, Stage
 
-Notes = Annotated[str, Meta(max_length=10_000)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=200)]
+Notes = Annotated[str, Meta(max_length=10_000, pattern=TEXT)]
+Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=TEXT)]
+ExternalId = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
 
 
 class SourceIn(Base, frozen=True):

@@ -46,6 +46,7 @@ from service.http import also_answers, created, paged, record
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
+    LINE,
     CursorQuery,
     IfMatchHeader,
     JSONBodyOf,
@@ -446,6 +447,7 @@ async def list_breakthroughs(
         QueryParameter(
             min_length=1,
             max_length=200,
+            pattern=LINE,
             description='Full-text search of title and story (web syntax: words, "phrases", -not, or).',
         ),
     ] = None,

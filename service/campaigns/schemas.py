@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
-from service.types import Base, ReadBase, SiteCode
+from service.types import LINE, TEXT, Base, ReadBase, SiteCode
 
 CampaignKind = Literal["campaign", "programme", "collaborative"]
 CampaignStatus = Literal["planned", "active", "closed"]
@@ -19,9 +19,11 @@ Apportionment = Literal["under", "fully", "over"]
 ProgressFilter = Literal["stalled", "ahead", "off_track"]
 SeriesPeriod = Literal["week", "month", "quarter"]
 
-CampaignName = Annotated[str, Meta(min_length=1, max_length=300, examples=["100,000 days at home"])]
-Description = Annotated[str, Meta(max_length=20_000)]
-PartnerName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Health Innovation North West Coast"])]
+CampaignName = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["100,000 days at home"])]
+Description = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
+PartnerName = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=LINE, examples=["Health Innovation North West Coast"])
+]
 MeasureCode = Annotated[
     str, Meta(min_length=2, max_length=40, pattern=r"^[A-Z][A-Z0-9_]{1,39}$", examples=["VW_PATIENT_DAYS"])
 ]
@@ -29,10 +31,10 @@ Target = Annotated[
     float, Meta(ge=1e-6, le=1e12, description="A positive amount of the campaign measure (at least 0.000001).")
 ]
 Baseline = Annotated[float, Meta(ge=0, le=1e12, description="The expected value at the start (normally 0).")]
-Story = Annotated[str, Meta(min_length=1, max_length=20_000)]
-ImpedimentText = Annotated[str, Meta(min_length=1, max_length=5000)]
-SupportText = Annotated[str, Meta(max_length=5000)]
-Title = Annotated[str, Meta(min_length=1, max_length=300, examples=["Pharmacist on the daily huddle"])]
+Story = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=TEXT)]
+ImpedimentText = Annotated[str, Meta(min_length=1, max_length=5000, pattern=TEXT)]
+SupportText = Annotated[str, Meta(max_length=5000, pattern=TEXT)]
+Title = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Pharmacist on the daily huddle"])]
 
 
 class Milestone(Base, frozen=True):

@@ -60,10 +60,14 @@ def start_seq(after: int | None, cursor: str | None) -> int:
 async def list_changes(
     request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
-    after: Annotated[int | None, QueryParameter(ge=0, le=2**62, description="Changes after this seq.")] = None,
+    # gt=-1, not ge=0: Litestar leaves a zero lower bound of an optional parameter out of the spec.
+    after: Annotated[int | None, QueryParameter(gt=-1, le=2**62, description="Changes after this seq.")] = None,
     entity: Annotated[Entity | None, QueryParameter(description="Only this kind of record.")] = None,
     entity_id: Annotated[
-        str | None, QueryParameter(name="entityId", min_length=1, max_length=100, description="Only this record.")
+        str | None,
+        QueryParameter(
+            name="entityId", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$", description="Only this record."
+        ),
     ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
-from service.types import Base, Key, LongText, ReadBase, SiteCode, Slug, Tag, Title, Url
+from service.types import LINE, TEXT, Base, Key, LongText, ReadBase, SiteCode, Slug, Tag, Title, Url
 from service.vocab import Category, EvidenceLevel, InnovationStatus, Stage
 
-Summary = Annotated[str, Meta(max_length=2000)]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Summary = Annotated[str, Meta(max_length=2000, pattern=TEXT)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$")]
 
 
 class CoreComponent(Base, frozen=True):
@@ -21,7 +21,7 @@ class CoreComponent(Base, frozen=True):
 
     key: Key
     name: Name
-    description: Annotated[str, Meta(max_length=4000)] = ""
+    description: Annotated[str, Meta(max_length=4000, pattern=TEXT)] = ""
 
 
 class LinkItem(Base, frozen=True):
@@ -31,9 +31,9 @@ class LinkItem(Base, frozen=True):
 
 class Contact(Base, frozen=True):
     name: Name
-    role: Annotated[str, Meta(max_length=200)] | None = None
+    role: Annotated[str, Meta(max_length=200, pattern=LINE)] | None = None
     email: Email | None = None
-    organisation: Annotated[str, Meta(max_length=200)] | None = None
+    organisation: Annotated[str, Meta(max_length=200, pattern=LINE)] | None = None
 
 
 Components = Annotated[list[CoreComponent], Meta(max_length=30)]

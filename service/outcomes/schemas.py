@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, UnsetType
 
 from service.analysis.schemas import VALUE_BOUND, Assurance, PointType, Rule, SpcPhase, SpcPoint, Variation
-from service.types import Base, ReadBase
+from service.types import LINE, TEXT, Base, ReadBase
 from service.vocab import Fidelity, ImprovementDirection, Nature, Phase, ReaimDimension, Stage, WhatModified
 
 Period = Literal["week", "month", "quarter"]
@@ -25,18 +25,23 @@ MeasureCode = Annotated[
         examples=["AE_4HR"],
     ),
 ]
-MeasureName = Annotated[str, Meta(min_length=1, max_length=300, examples=["4-hour A&E performance (type 1)"])]
+MeasureName = Annotated[
+    str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["4-hour A&E performance (type 1)"])
+]
 Unit = Annotated[
     str,
     Meta(
         max_length=60,
+        pattern=LINE,
         description="What a value is counted in. `%`, `percent` or `percentage` mark percentages "
         "(a value with numerator and denominator must then be 100 x numerator / denominator).",
         examples=["proportion"],
     ),
 ]
-Description = Annotated[str, Meta(max_length=20_000)]
-Source = Annotated[str, Meta(max_length=2000, examples=["NHS England A&E attendances and emergency admissions"])]
+Description = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
+Source = Annotated[
+    str, Meta(max_length=2000, pattern=TEXT, examples=["NHS England A&E attendances and emergency admissions"])
+]
 Value = Annotated[
     float,
     Meta(ge=-VALUE_BOUND, le=VALUE_BOUND, description="A finite number, at most 10^15 in magnitude.", examples=[0.87]),

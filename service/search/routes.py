@@ -26,7 +26,7 @@ from service.search.schemas import (
     SimilarInnovations,
     SortOrder,
 )
-from service.types import decode_cursor, encode_cursor
+from service.types import LINE, CursorQuery, decode_cursor, encode_cursor
 from service.vocab import Category, Channel, EvidenceLevel, Fidelity, InnovationStatus, Nature, Stage
 
 ALL_TYPES: tuple[DocType, ...] = ("innovation", "adaptation", "site")
@@ -108,6 +108,7 @@ async def search(
         QueryParameter(
             min_length=1,
             max_length=500,
+            pattern=LINE,
             description='Web-search syntax: words (all must match), "exact phrase", `or`, `-exclude`.',
             examples=[Example(value='"virtual ward" frailty -paediatric')],
         ),
@@ -139,9 +140,7 @@ async def search(
     limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (default 20, at most 100).")] = (
         DEFAULT_SEARCH_LIMIT
     ),
-    cursor: Annotated[
-        str | None, QueryParameter(min_length=1, max_length=500, description="Opaque cursor from `nextCursor`.")
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> Response[SearchResults]:
     """Full-text search with typo correction, filters, facets over the whole result set and keyset paging."""
     if q is not None and not q.strip():

@@ -20,6 +20,7 @@ from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpda
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
+    LINE,
     CursorQuery,
     IfMatchHeader,
     JSONBodyOf,
@@ -60,10 +61,17 @@ async def list_sites(
     region: Annotated[str | None, QueryParameter(description="Region code, e.g. Y62", **CODE_QUERY)] = None,
     icb: Annotated[str | None, QueryParameter(description="ICB code, e.g. QE1", **CODE_QUERY)] = None,
     parent: Annotated[str | None, QueryParameter(description="Parent code, e.g. a trust", **CODE_QUERY)] = None,
-    q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Name or code")] = None,
+    q: Annotated[
+        str | None, QueryParameter(min_length=1, max_length=100, pattern=LINE, description="Name or code")
+    ] = None,
     near: Annotated[
         str | None,
-        QueryParameter(max_length=60, description="'latitude,longitude': order by distance", examples=[]),
+        QueryParameter(
+            max_length=60,
+            pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,12})?,-?[0-9]{1,3}(\.[0-9]{1,12})?$",
+            description="'latitude,longitude': order by distance",
+            examples=[],
+        ),
     ] = None,
     radius_km: Annotated[float, QueryParameter(name="radiusKm", gt=0, le=1000, description="With near")] = 25.0,
     limit: LimitQuery = DEFAULT_LIMIT,

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
-from service.types import Base, Latitude, Longitude, ReadBase, SiteCode
+from service.types import LINE, Base, Latitude, Longitude, ReadBase, SiteCode
 
 SiteKind = Literal["region", "icb", "trust", "trust_site", "pcn", "gp_practice", "other"]
 SiteStatus = Literal["open", "closed"]
-SiteName = Annotated[str, Meta(min_length=1, max_length=300, examples=["Royal Preston Hospital"])]
+SiteName = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Royal Preston Hospital"])]
 Postcode = Annotated[str, Meta(min_length=2, max_length=10, pattern=r"^[A-Za-z0-9 ]+$", examples=["PR2 9HT"])]
 
 

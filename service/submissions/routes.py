@@ -20,6 +20,7 @@ from service.db import Actor, Connection, request_connection
 from service.errors import PayloadTooLargeError, responses
 from service.submissions import formats, service
 from service.submissions.schemas import MAX_ROWS, Mode, Report, Submission
+from service.types import HEADER_VALUE
 
 SubmissionId = Annotated[uuid.UUID, PathParameter(description="Submission id")]
 IdempotencyKey = Annotated[
@@ -28,6 +29,7 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         min_length=1,
         max_length=200,
+        pattern=HEADER_VALUE,
         required=False,
         description="Retry safely: the same key and body within 24 hours returns the stored answer (200).",
     ),

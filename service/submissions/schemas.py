@@ -27,6 +27,7 @@ InnovationRef = Annotated[
     Meta(
         min_length=1,
         max_length=120,
+        pattern=r"^[A-Za-z0-9-]+$",
         description="The innovation's id or its slug.",
         examples=["virtual-wards-for-frailty"],
     ),

@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from service.changes.routes import Entity
 from service.changes.schemas import ChangeActor
-from service.types import Base, ReadBase
+from service.types import TEXT, Base, ReadBase
 
 # Every entity the change log records, except webhooks themselves.
 ENTITIES: tuple[str, ...] = tuple(e for e in get_args(Entity) if e != "webhook")
@@ -38,7 +38,7 @@ WebhookUrl = Annotated[
     Meta(
         min_length=10,
         max_length=2000,
-        pattern=r"^https?://[^\s/?#]+\S*$",
+        pattern=r"^https?://[!\x22$-.0->@-~][!-~]*$",  # printable ASCII, a host first
         description="Where deliveries are POSTed (http or https).",
         examples=["https://integration.example.nhs.uk/spread-events"],
     ),
@@ -62,7 +62,7 @@ class WebhookCreate(Base, frozen=True):
     url: WebhookUrl
     events: Annotated[list[EventPattern], Meta(min_length=1, max_length=50)]
     secret: WebhookSecret | None = None
-    description: Annotated[str, Meta(max_length=500)] = ""
+    description: Annotated[str, Meta(max_length=500, pattern=TEXT)] = ""
 
 
 class Webhook(ReadBase, frozen=True, omit_defaults=False):
