@@ -45,6 +45,10 @@ def resolve_dsn(settings: Settings, *, quiet: bool = False) -> tuple[str, bool]:
     if not quiet:
         click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {settings.data_dir.resolve()}/pg")
     maintenance = embedded.start(settings.data_dir)
+    # Development: webhook secrets are encrypted with the data folder's key unless one is set.
+    from service.webhooks.crypto import use_dev_key_if_unset
+
+    use_dev_key_if_unset(settings.data_dir)
     return _run(embedded.ensure_database(maintenance)), True
 
 
