@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from service.webhooks.signing import verify_signature
 from service.webhooks.worker import Worker, backoff
@@ -337,3 +338,26 @@ async def test_spread_worker_once_drains_and_exits(client, admin, conn, db_dsn) 
                 break
     assert len(receiver.delivered()) == 1
     assert json.loads(err.decode().splitlines()[-1])["msg"] == "drained"
+
+
+async def test_spread_worker_refuses_to_start_without_a_secret_key(db_dsn) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SPREAD_SECRET_KEY"}
+    proc = await asyncio.create_subprocess_exec(
+        SPREAD, "worker", "--once", env={**env, "DATABASE_URL": db_dsn}, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode != 0
+    assert "SPREAD_SECRET_KEY is not set" in err.decode()
+
+
+def test_secret_key_setting_is_validated_and_never_printed() -> None:
+    from service.config import ConfigError, load_settings
+
+    key = base64.urlsafe_b64encode(SECRET_KEY).decode()
+    settings = load_settings({"SPREAD_SECRET_KEY": key, "SPREAD_WEBHOOK_ALLOW_PRIVATE": "true"})
+    assert settings.secret_key == SECRET_KEY and settings.webhook_allow_private
+    assert key not in repr(settings) and repr(SECRET_KEY) not in repr(settings)
+    assert load_settings({}).webhook_allow_private is False
+    for bad in ("short", base64.urlsafe_b64encode(b"x" * 16).decode(), "not base64 at all!"):
+        with pytest.raises(ConfigError, match="SPREAD_SECRET_KEY"):
+            load_settings({"SPREAD_SECRET_KEY": bad})
