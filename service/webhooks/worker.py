@@ -183,8 +183,7 @@ class Worker:
                 timeout=self.config.timeout,  # per phase, a backstop; the total bound is in _post
                 follow_redirects=False,
                 trust_env=False,  # no proxies from the environment: the checked address is the one used
-                # No keep-alive: a pooled connection is keyed by the address, and must not carry
-                # another host's request over a TLS session verified for the first.
+                # No keep-alive (see _exchange).
                 limits=httpx.Limits(max_connections=self.config.concurrency * 2, max_keepalive_connections=0),
                 headers={"User-Agent": f"Spread-Webhooks/{__version__}"},
             )
@@ -304,7 +303,9 @@ class Worker:
             "POST",
             target.copy_with(host=str(addresses[0])),
             content=body,
-            headers={**headers, "Host": target.netloc.decode("ascii")},
+            # Connection: close as well as no keep-alive in the pool: a connection is keyed by
+            # the address, and one verified for this host must never carry another's request.
+            headers={**headers, "Host": target.netloc.decode("ascii"), "Connection": "close"},
             extensions={"sni_hostname": host} if target.scheme == "https" else {},
         )
         response = await self._http.send(request, stream=True)

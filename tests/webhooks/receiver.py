@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class Receiver:
     delay: float = 0.0
     port: int = 0
     hold_first: asyncio.Event | None = None
+    tls: ssl.SSLContext | None = None
     respond: Callable[[asyncio.StreamWriter, Received], Awaitable[None]] | None = None
     requests: list[Received] = field(default_factory=list)
     finished: int = 0  # answers written in full
@@ -42,10 +44,10 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/spread"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks/spread"
 
     async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -145,3 +145,68 @@ def test_every_non_public_range_is_forbidden() -> None:
         assert targets.forbidden(ipaddress.ip_address(text)), text
     for text in ("8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "2a00:1450:4009:81f::200e"):
         assert not targets.forbidden(ipaddress.ip_address(text)), text
+
+
+def _certificate(name: str, directory: Any) -> tuple[str, str]:
+    """A self-signed certificate for ``name`` (PEM files: certificate, key)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_https_to_the_pinned_address_checks_the_certificate_for_the_name(
+    client, admin, conn, pool, tmp_path
+) -> None:
+    """The worker dials 127.0.0.1 but sends SNI `localhost` and verifies the certificate
+    against `localhost`; a certificate for another name is refused (tls_failed)."""
+    import ssl
+
+    cert, key = _certificate("localhost", tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sni: list[str | None] = []
+    server_tls.sni_callback = lambda _sock, name, _ctx: sni.append(name)  # type: ignore[assignment,misc]
+    # keep-alive on, unlike the worker's own client: each request must still get its own connection
+    trusting = httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert), trust_env=False)
+    async with Receiver(tls=server_tls) as receiver, trusting:
+        good = await create_webhook(client, admin, f"https://localhost:{receiver.port}/hooks", EVENTS)
+        await registry.add_innovation(conn, "over-tls")
+        async with Worker(pool, FAST, http=trusting) as worker:
+            await drain_until(worker, lambda: len(receiver.delivered()) == 1)
+        assert sni == ["localhost"]
+        assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"
+        await client.delete(f"/v1/webhooks/{good['id']}", headers=admin)
+
+        # the same address under a name the certificate does not cover
+        bad = await create_webhook(client, admin, f"https://127.0.0.1:{receiver.port}/hooks", EVENTS)
+        await registry.add_innovation(conn, "wrong-name")
+        async with Worker(pool, FAST, http=trusting) as worker:
+            await drain_until(worker, lambda: worker.stats.failed == 1)
+    log = (await client.get(f"/v1/webhooks/{bad['id']}/deliveries", headers=admin)).json()["items"]
+    assert [(d["lastError"], d["lastStatusCode"]) for d in log] == [("tls_failed", None)]
+    assert len(receiver.requests) == 1
