@@ -43,6 +43,10 @@ def resolve_dsn(config: Settings, *, quiet: bool = False) -> tuple[str, bool]:
     if not quiet:
         click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {config.data_dir.resolve()}/pg")
     maintenance = embedded.start(config.data_dir)
+    # Development: webhook secrets are encrypted with the data folder's key unless one is set.
+    from service.webhooks.crypto import use_dev_key_if_unset
+
+    use_dev_key_if_unset(config.data_dir)
     return run(embedded.ensure_database(maintenance)), True
 
 

@@ -7,6 +7,7 @@ person can act on instead of failing later in some unrelated place.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +43,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     key_cache: bool = True
     workers: int = 1
     embedded: bool = True
+    # --- webhooks (SSRF guard, secret encryption) ---
+    webhook_allow_private: bool = False
+    secret_key: bytes | None = msgspec.field(default=None)
+
+    def __repr__(self) -> str:  # never print the secret key (settings end up in logs and tracebacks)
+        fields = ", ".join(
+            f"{f}={'<hidden>' if f == 'secret_key' and getattr(self, f) else repr(getattr(self, f))}"
+            for f in self.__struct_fields__
+        )
+        return f"Settings({fields})"
 
 
 def _int(name: str, raw: str, low: int, high: int) -> int:
@@ -94,6 +105,17 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _secret_key(name: str, raw: str) -> bytes:
+    """32 bytes, URL-safe base64 (what ``spread secret-key`` prints)."""
+    try:
+        key = base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4))
+    except (ValueError, UnicodeEncodeError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(f"{name} must be 32 random bytes in URL-safe base64 (run `spread secret-key`)")
+    return key
+
+
 # variable -> (settings field, parser)
 _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "DATABASE_URL": ("database_url", _url),
@@ -114,6 +136,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_KEY_CACHE": ("key_cache", _bool),
     "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
     "SPREAD_EMBEDDED": ("embedded", _bool),
+    # --- webhooks ---
+    "SPREAD_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _bool),
+    "SPREAD_SECRET_KEY": ("secret_key", _secret_key),
 }
 
 

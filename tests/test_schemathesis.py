@@ -101,6 +101,7 @@ def live_server(template_dsn: str) -> Iterator[tuple[str, list[str]]]:
             pool_max_size=4,
             rate_limit_per_minute=0,
             rate_limit_failures_per_minute=0,
+            secret_key=bytes(32),
         )
     )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))

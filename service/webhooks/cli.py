@@ -14,6 +14,15 @@ import msgspec
 
 def register(main: click.Group) -> None:
     main.add_command(worker)
+    main.add_command(secret_key)
+
+
+@click.command("secret-key")
+def secret_key() -> None:
+    """Print a new random key for SPREAD_SECRET_KEY (encrypts webhook secrets)."""
+    from service.webhooks.crypto import new_key
+
+    click.echo(new_key())
 
 
 @click.command("worker")
@@ -29,7 +38,11 @@ def register(main: click.Group) -> None:
     help="Seconds between looks at the change log.",
 )
 @click.option(
-    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 120), help="Seconds allowed per POST."
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 120),
+    help="Seconds allowed for a whole delivery (connect, send, answer).",
 )
 def worker(once: bool, concurrency: int, interval: float, timeout: float) -> None:
     """Deliver webhook events (signed POSTs with retries). Run as many as you like; SIGTERM stops gracefully."""
@@ -37,21 +50,31 @@ def worker(once: bool, concurrency: int, interval: float, timeout: float) -> Non
     from service.cli_support import run as _run
     from service.cli_support import settings as _settings
     from service.logs import configure_logging
-    from service.webhooks.worker import Worker, WorkerConfig
+    from service.webhooks.worker import Worker, WorkerConfig, create_worker_pool
 
     settings = _settings()
     dsn, is_embedded = resolve_dsn(settings, quiet=True)
+    settings = _settings()  # the embedded database brings its development SPREAD_SECRET_KEY
+    if settings.secret_key is None:
+        raise click.ClickException(
+            "SPREAD_SECRET_KEY is not set: webhook secrets are stored encrypted with it. "
+            "Generate one with `spread secret-key` and set it for the API and the worker."
+        )
     _check_schema(dsn, migrate_embedded=is_embedded)
     configure_logging(settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the worker logs each delivery itself
-    settings = msgspec.structs.replace(settings, database_url=dsn, pool_min_size=1, pool_max_size=concurrency + 1)
-    config = WorkerConfig(concurrency=concurrency, poll_interval=interval, timeout=timeout)
+    settings = msgspec.structs.replace(settings, database_url=dsn)
+    config = WorkerConfig(
+        secret_key=settings.secret_key,
+        concurrency=concurrency,
+        poll_interval=interval,
+        timeout=timeout,
+        allow_private=settings.webhook_allow_private,
+    )
     name = f"{socket.gethostname()}:{os.getpid()}"
 
     async def go() -> None:
-        from service.db import create_pool
-
-        pool = await create_pool(dsn, settings)
+        pool = await create_worker_pool(dsn, settings, max_size=concurrency + 1)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

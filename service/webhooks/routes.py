@@ -27,6 +27,8 @@ from service.webhooks import queries, service
 from service.webhooks.schemas import (
     DeliveryPage,
     DeliveryStatus,
+    SecretRotated,
+    SecretRotation,
     Webhook,
     WebhookCreate,
     WebhookCreated,
@@ -55,6 +57,7 @@ def _before_seq(cursor: str | None) -> int | None:
     responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def create_webhook(
+    request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
@@ -70,7 +73,7 @@ async def create_webhook(
     ],
 ) -> Response[WebhookCreated]:
     """Register a target for signed event deliveries; the secret is in this answer only."""
-    webhook = await service.create_webhook(conn, actor, principal, data)
+    webhook = await service.create_webhook(conn, actor, principal, data, request.app.state.settings)
     return created(webhook, f"/v1/webhooks/{webhook.id}")
 
 
@@ -125,6 +128,26 @@ async def delete_webhook(conn: NamedDependency[Connection], actor: NamedDependen
     await service.delete_webhook(conn, actor, id)
 
 
+@post(
+    "/webhooks/{id:uuid}/rotate-secret",
+    operation_id="RotateWebhookSecret",
+    tags=["webhooks"],
+    summary="Rotate a webhook's signing secret",
+    opt=ADMIN,
+    status_code=200,
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+)
+async def rotate_secret(
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    actor: NamedDependency[Actor],
+    id: WebhookId,
+    data: JSONBodyOf[SecretRotation, Example(summary="A day's overlap", value={"overlapSeconds": 86400})],
+) -> SecretRotated:
+    """Generate a new secret (in this answer only); the old one co-signs deliveries for the overlap."""
+    return await service.rotate_secret(conn, actor, id, data, request.app.state.settings)
+
+
 @get(
     "/webhooks/{id:uuid}/deliveries",
     operation_id="ListWebhookDeliveries",
@@ -149,4 +172,4 @@ async def list_deliveries(
     return paged(request, DeliveryPage(items=items, next_cursor=next_cursor), next_cursor)
 
 
-route_handlers = [create_webhook, list_webhooks, get_webhook, delete_webhook, list_deliveries]
+route_handlers = [create_webhook, list_webhooks, get_webhook, delete_webhook, rotate_secret, list_deliveries]

@@ -43,25 +43,26 @@ WebhookUrl = Annotated[
         examples=["https://integration.example.nhs.uk/spread-events"],
     ),
 ]
-WebhookSecret = Annotated[
-    str,
-    Meta(
-        min_length=16,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="The HMAC-SHA256 key deliveries are signed with (printable ASCII, no spaces). "
-        "Generated when left out; returned once, when the webhook is created.",
-    ),
-]
 DeliveryStatus = Literal["pending", "delivered", "failed", "dead"]
+# The delivery log keeps a fixed class of error, never what a receiver answered.
+DeliveryError = Literal[
+    "http_status",  # a non-2xx answer (the code is in lastStatusCode)
+    "timeout",  # no complete answer within the worker's total timeout
+    "connection_failed",
+    "tls_failed",
+    "unresolvable_host",
+    "forbidden_address",  # the host resolved to a non-public address (SSRF guard)
+    "protocol_error",  # not a valid HTTP answer
+    "change_missing",  # the change is no longer in the change log
+    "secret_unavailable",  # the secret does not decrypt with SPREAD_SECRET_KEY
+]
 
 
 class WebhookCreate(Base, frozen=True):
-    """A new webhook: where to send, which events, and optionally the signing secret."""
+    """A new webhook: where to send and which events. The server generates the signing secret."""
 
     url: WebhookUrl
     events: Annotated[list[EventPattern], Meta(min_length=1, max_length=50)]
-    secret: WebhookSecret | None = None
     description: Annotated[str, Meta(max_length=500, pattern=TEXT)] = ""
 
 
@@ -75,12 +76,29 @@ class Webhook(ReadBase, frozen=True, omit_defaults=False):
     active: bool
     created_by_partner_id: uuid.UUID | None
     created_at: dt.datetime
+    secret_rotated_at: dt.datetime | None
+    previous_secret_expires_at: dt.datetime | None
+    """While a rotated-out secret still signs deliveries (alongside the new one): until when."""
 
 
 class WebhookCreated(Webhook, frozen=True):
     """The new webhook, with its signing secret (shown this once only)."""
 
     secret: str
+
+
+class SecretRotation(Base, frozen=True):
+    """How long the old secret keeps signing deliveries, alongside the new one."""
+
+    overlap_seconds: Annotated[int, Meta(ge=0, le=7 * 24 * 3600)] = 24 * 3600
+
+
+class SecretRotated(ReadBase, frozen=True, omit_defaults=False):
+    """The new signing secret (shown this once only) and when the old one stops signing."""
+
+    id: uuid.UUID
+    secret: str
+    previous_secret_expires_at: dt.datetime | None
 
 
 class WebhookPage(ReadBase, frozen=True):
@@ -99,7 +117,7 @@ class Delivery(ReadBase, frozen=True, omit_defaults=False):
     next_attempt_at: dt.datetime | None
     last_attempt_at: dt.datetime | None
     last_status_code: int | None
-    last_error: str | None
+    last_error: DeliveryError | None
     delivered_at: dt.datetime | None
     created_at: dt.datetime
 
@@ -136,16 +154,18 @@ class WebhookEvent(ReadBase, frozen=True):
 
 
 class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
-    """A delivery a worker has locked, with its target and the change to send."""
+    """A delivery a worker has leased, with its target and the change to send."""
 
     id: int
+    lease_id: uuid.UUID
     webhook_id: uuid.UUID
     change_seq: int
     event_type: str
     attempts: int
     created_at: dt.datetime
     url: str
-    secret: str
+    secret_ciphertext: bytes
+    previous_secret_ciphertext: bytes | None
     at: dt.datetime | None
     entity: str | None
     entity_id: str | None

@@ -1,8 +1,8 @@
-"""Writing webhooks: check the target and the events, generate a secret, record who did it."""
+"""Writing webhooks: check the target (a public address) and the events, generate and
+encrypt the secret, rotate it, record who did it."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from urllib.parse import urlsplit
 
@@ -10,12 +10,18 @@ import asyncpg
 import msgspec
 
 from service.auth.schemas import Principal
+from service.config import Settings
 from service.db import Actor, write_transaction
-from service.errors import InvalidInputError, NotFoundError
-from service.webhooks import queries
-from service.webhooks.schemas import EVENT_PATTERNS, WebhookCreate, WebhookCreated
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix that marks generated secrets
+from service.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
+from service.webhooks import queries, targets
+from service.webhooks.crypto import SecretBox, new_secret
+from service.webhooks.schemas import (
+    EVENT_PATTERNS,
+    SecretRotated,
+    SecretRotation,
+    WebhookCreate,
+    WebhookCreated,
+)
 
 
 def check_url(url: str) -> str:
@@ -51,26 +57,66 @@ def check_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
+async def check_target(url: str, settings: Settings) -> None:
+    """422 (field ``url``) unless every address the host resolves to is public."""
+    if settings.webhook_allow_private:
+        return
+    host, port = targets.host_and_port(url)
+    try:
+        await targets.resolve(host, port, allow_private=False)
+    except targets.TargetRefused as exc:
+        raise InvalidInputError(f"url: {exc.detail}", field="url") from None
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    if settings.secret_key is None:
+        raise ServiceUnavailableError(
+            "webhook secrets are encrypted with SPREAD_SECRET_KEY, which this server does not have; "
+            "an operator must set it"
+        )
+    return SecretBox(settings.secret_key)
+
+
 async def create_webhook(
-    conn: asyncpg.Connection, actor: Actor, principal: Principal, data: WebhookCreate
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, data: WebhookCreate, settings: Settings
 ) -> WebhookCreated:
     url = check_url(data.url)
     events = check_events(data.events)
-    secret = data.secret or SECRET_PREFIX + secrets.token_urlsafe(32)
+    box = secret_box(settings)
+    await check_target(url, settings)
+    webhook_id = uuid.uuid4()
+    secret = new_secret()
     async with write_transaction(conn, actor):
         webhook = await queries.insert_webhook(
             conn,
+            webhook_id=webhook_id,
             url=url,
             events=events,
-            secret=secret,
+            secret_ciphertext=box.encrypt(webhook_id, secret),
             description=data.description,
             partner_id=principal.partner_id,
+            sees_all_partners=principal.is_admin,
         )
     return WebhookCreated(**msgspec.structs.asdict(webhook), secret=secret)
 
 
+async def rotate_secret(
+    conn: asyncpg.Connection, actor: Actor, webhook_id: uuid.UUID, data: SecretRotation, settings: Settings
+) -> SecretRotated:
+    """A new secret; the old one keeps signing (alongside) for ``overlapSeconds``."""
+    box = secret_box(settings)
+    secret = new_secret()
+    async with write_transaction(conn, actor):
+        if not await queries.lock_webhook(conn, webhook_id):
+            raise NotFoundError(f"no webhook has id {webhook_id}")
+        expires = await queries.rotate_secret(
+            conn, webhook_id, box.encrypt(webhook_id, secret), float(data.overlap_seconds)
+        )
+    return SecretRotated(id=webhook_id, secret=secret, previous_secret_expires_at=expires)
+
+
 async def delete_webhook(conn: asyncpg.Connection, actor: Actor, webhook_id: uuid.UUID) -> None:
-    """Delete a webhook and its delivery log; deliveries in flight finish first (row locks)."""
+    """Delete a webhook and its delivery log; a delivery in flight is sent, and its outcome dropped."""
     async with write_transaction(conn, actor):
         if not await queries.delete_webhook(conn, webhook_id):
             raise NotFoundError(f"no webhook has id {webhook_id}")

@@ -10,16 +10,29 @@ Two steps, both safe to run in several processes at once:
    when it commits, never skipped: the change feed's commit-safe guarantee, without waiting
    for every older transaction on the server to end. Webhook rows are locked
    ``FOR UPDATE SKIP LOCKED``, so two workers never fan out the same webhook at once.
-2. **Delivery** (:meth:`Worker.deliver_next`). In a transaction, lock the due head of one
-   webhook's queue ``FOR UPDATE SKIP LOCKED``, POST it, record the outcome, commit. The lock
-   is held during the POST, so no other worker can send that event (or, since only the head
-   is eligible, any later event of that webhook) until the outcome is recorded.
+2. **Delivery** (:meth:`Worker.deliver_next`). In a short transaction, lease the due head of
+   one webhook's queue (``FOR UPDATE SKIP LOCKED``, then ``leased_until`` and a lease id set,
+   COMMIT); send the POST with no transaction open and no connection held; record the outcome
+   in a new statement, only if the lease is still this worker's. While the lease lasts (the
+   total timeout plus a margin) no other worker can take that event, or, since only the head
+   is eligible, any later event of that webhook; an expired lease (a worker that died) can be
+   claimed by another. A slow receiver therefore holds no lock, no pool connection and no
+   open transaction (which would stall ``GET /v1/changes`` for everyone).
+
+Each POST goes to an address checked when it is sent (``targets.py``: public addresses
+only, unless ``SPREAD_WEBHOOK_ALLOW_PRIVATE``): the worker resolves the host itself, checks
+every address, and connects to the checked one, keeping the ``Host`` header and TLS server
+name (SNI, and so certificate checks) those of the URL. One total timeout bounds the whole
+exchange (resolution, connect, TLS, request, answer), so a receiver dripping one byte at a
+time cannot hold it open; at most ``max_response_bytes`` of the answer are read. Only the
+status code and a fixed error class are stored, never the answer.
 
 Guarantees:
 
-- **At least once, never twice concurrently.** A worker killed mid-POST rolls back; the
-  event is sent again later with the same ``Spread-Event-Id``, which receivers use to drop
-  the (rare) duplicate. Two live workers never send one event to one target twice.
+- **At least once, never twice concurrently.** A worker killed mid-POST records nothing; the
+  event is sent again once its lease expires, with the same ``Spread-Event-Id``, which
+  receivers use to drop the (rare) duplicate. Two live workers never send one event to one
+  target at the same time (the lease outlasts the total timeout).
 - **In order per webhook.** A webhook's events go out one at a time in change order: ``seq``
   order among the changes queued so far (a transaction that commits after a later-numbered
   one is queued, and so sent, after it; changes to one record are always in order, since the
@@ -39,6 +52,7 @@ import contextlib
 import dataclasses
 import logging
 import random
+import ssl
 import time
 from typing import Any
 
@@ -48,7 +62,10 @@ import msgspec
 
 from service import __version__
 from service.changes.schemas import ChangeActor
-from service.webhooks import queries
+from service.config import Settings
+from service.db import init_connection, server_settings
+from service.webhooks import queries, targets
+from service.webhooks.crypto import SecretBox, SecretKeyError
 from service.webhooks.schemas import ClaimedDelivery, EventData, WebhookEvent
 from service.webhooks.signing import signature_header
 
@@ -57,14 +74,40 @@ log = logging.getLogger("spread.webhooks")
 _encode = msgspec.json.Encoder().encode
 
 
+WORKER_APPLICATION_NAME = "spread-worker"
+# A worker's transactions are a few statements long; one left open (a bug, a stuck task) is
+# ended by the server rather than stalling the change feed.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000
+
+
+async def create_worker_pool(dsn: str, settings: Settings, max_size: int) -> asyncpg.Pool:
+    """The worker's pool: named ``spread-worker`` and with ``idle_in_transaction_session_timeout``."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        init=init_connection,
+        server_settings={
+            **server_settings(settings),
+            "application_name": WORKER_APPLICATION_NAME,
+            "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
+        },
+        command_timeout=max(settings.statement_timeout_ms / 1000 + 5, 10),
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class WorkerConfig:
-    concurrency: int = 4  # deliveries in flight at once (each holds one connection)
+    secret_key: bytes = dataclasses.field(repr=False)  # SPREAD_SECRET_KEY: decrypts webhook secrets
+    concurrency: int = 4  # deliveries in flight at once
     poll_interval: float = 1.0  # seconds between fan-outs, and between polls when idle
-    timeout: float = 10.0  # seconds for one POST, connect to last byte
+    timeout: float = 10.0  # seconds for one whole delivery: resolve, connect, send, answer
     base_delay: float = 10.0  # first retry after 5-10 s
     max_delay: float = 3600.0  # the wait stops doubling at one hour
     retry_window: float = 24 * 3600.0  # then the delivery is dead
+    allow_private: bool = False  # SPREAD_WEBHOOK_ALLOW_PRIVATE: no SSRF guard (development, tests)
+    lease_margin: float = 30.0  # a lease lasts timeout + this, so it outlives the POST
+    max_response_bytes: int = 4096  # of a receiver's answer, read then dropped
 
 
 def backoff(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
@@ -91,6 +134,15 @@ def event_body(job: ClaimedDelivery) -> bytes:
     return _encode(event)
 
 
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     raw = response.headers.get("retry-after", "").strip()
     return float(raw) if raw.isdigit() else None
@@ -102,6 +154,7 @@ class Stats:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    lost: int = 0  # outcomes dropped because the lease had expired and been taken
 
 
 class Worker:
@@ -110,25 +163,28 @@ class Worker:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        config: WorkerConfig | None = None,
+        config: WorkerConfig,
         http: httpx.AsyncClient | None = None,
         *,
         name: str = "worker",
     ) -> None:
         self.pool = pool
-        self.config = config or WorkerConfig()
+        self.config = config
         self._http = http
         self._own_http = http is None
         self.name = name
         self.stats = Stats()
         self._wake = asyncio.Event()
+        self._box = SecretBox(self.config.secret_key)
 
     async def __aenter__(self) -> Worker:
         if self._http is None:
             self._http = httpx.AsyncClient(
-                timeout=self.config.timeout,
+                timeout=self.config.timeout,  # per phase, a backstop; the total bound is in _post
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=self.config.concurrency * 2),
+                trust_env=False,  # no proxies from the environment: the checked address is the one used
+                # No keep-alive (see _exchange).
+                limits=httpx.Limits(max_connections=self.config.concurrency * 2, max_keepalive_connections=0),
                 headers={"User-Agent": f"Spread-Webhooks/{__version__}"},
             )
         return self
@@ -151,33 +207,41 @@ class Worker:
         return queued
 
     async def deliver_next(self) -> bool:
-        """Claim, send and record one due delivery; False when none is due."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            job = await queries.claim_delivery(conn)
-            if job is None:
-                return False
-            if job.at is None:
-                await queries.mark_dead(conn, job.id, "the change is no longer in the change log")
-                self.stats.dead += 1
-                log.warning("dead", extra=self._fields(job, reason="change missing"))
-                return True
-            status_code, error, retry_after = await self._post(job)
+        """Lease, send and record one due delivery; False when none is due."""
+        async with self.pool.acquire() as conn:
+            job = await queries.claim_delivery(conn, self.config.timeout + self.config.lease_margin)
+        if job is None:
+            return False
+        if job.at is None:
+            async with self.pool.acquire() as conn:
+                await queries.mark_dead(conn, job, "change_missing")
+            self.stats.dead += 1
+            log.warning("dead", extra=self._fields(job, error="change_missing"))
+            return True
+        # No connection is held and no transaction is open from here until the outcome.
+        status_code, error, retry_after = await self._post(job)
+        async with self.pool.acquire() as conn:
             if error is None:
-                await queries.mark_delivered(conn, job.id, status_code or 0)
-                self.stats.delivered += 1
-                log.info("delivered", extra=self._fields(job, status_code=status_code, attempt=job.attempts + 1))
-                return True
-            delay = backoff(job.attempts + 1, self.config)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.config.max_delay))
-            state, next_at = await queries.mark_failed(
-                conn, job.id, status_code, error, delay, self.config.retry_window
-            )
-        if state == "dead":
+                recorded = await queries.mark_delivered(conn, job, status_code or 0)
+                outcome = None
+            else:
+                delay = backoff(job.attempts + 1, self.config)
+                if retry_after is not None:
+                    delay = max(delay, min(retry_after, self.config.max_delay))
+                outcome = await queries.mark_failed(conn, job, status_code, error, delay, self.config.retry_window)
+                recorded = outcome is not None
+        if not recorded:
+            self.stats.lost += 1
+            log.warning("lease lost", extra=self._fields(job, status_code=status_code, error=error))
+        elif outcome is None:
+            self.stats.delivered += 1
+            log.info("delivered", extra=self._fields(job, status_code=status_code, attempt=job.attempts + 1))
+        elif outcome[0] == "dead":
             self.stats.dead += 1
             log.warning("dead", extra=self._fields(job, status_code=status_code, error=error, attempt=job.attempts + 1))
         else:
             self.stats.failed += 1
+            next_at = outcome[1]
             log.info(
                 "failed",
                 extra=self._fields(
@@ -190,30 +254,72 @@ class Worker:
             )
         return True
 
+    def _signature(self, job: ClaimedDelivery, timestamp: str, body: bytes) -> str:
+        """``v1=<new>``, and during a rotation's overlap ``, v1=<previous>`` too."""
+        values = [signature_header(self._box.decrypt(job.webhook_id, job.secret_ciphertext), timestamp, body)]
+        if job.previous_secret_ciphertext is not None:
+            previous = self._box.decrypt(job.webhook_id, job.previous_secret_ciphertext)
+            values.append(signature_header(previous, timestamp, body))
+        return ", ".join(values)
+
     async def _post(self, job: ClaimedDelivery) -> tuple[int | None, str | None, float | None]:
-        """POST the event: (status code, error or None on 2xx, Retry-After seconds)."""
+        """POST the event: (status code, error class or None on 2xx, Retry-After seconds)."""
         assert self._http is not None, "use the worker as an async context manager"
         body = event_body(job)
         timestamp = str(int(time.time()))
+        try:
+            signature = self._signature(job, timestamp, body)
+        except SecretKeyError:
+            return None, "secret_unavailable", None
         headers = {
             "Content-Type": "application/json",
             "Spread-Event-Id": str(job.change_seq),
             "Spread-Event-Type": job.event_type,
             "Spread-Timestamp": timestamp,
-            "Spread-Signature": signature_header(job.secret, timestamp, body),
+            "Spread-Signature": signature,
             "Spread-Delivery-Attempt": str(job.attempts + 1),
         }
         try:
-            response = await self._http.post(job.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            return None, f"timed out after {self.config.timeout:g} s", None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__, None
+            async with asyncio.timeout(self.config.timeout):  # one bound for the whole exchange
+                return await self._exchange(job.url, headers, body)
+        except targets.TargetRefused as exc:
+            return None, exc.error, None
+        except (TimeoutError, httpx.TimeoutException):
+            return None, "timeout", None
+        except httpx.ConnectError as exc:
+            return None, "tls_failed" if _is_tls(exc) else "connection_failed", None
+        except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError):
+            return None, "protocol_error", None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError):
+            return None, "connection_failed", None
+
+    async def _exchange(self, url: str, headers: dict[str, str], body: bytes) -> tuple[int, str | None, float | None]:
+        """Resolve and check the host, connect to the checked address, send, read a little."""
+        assert self._http is not None
+        target = httpx.URL(url)
+        host, port = targets.host_and_port(url)
+        addresses = await targets.resolve(host, port, allow_private=self.config.allow_private)
+        request = self._http.build_request(
+            "POST",
+            target.copy_with(host=str(addresses[0])),
+            content=body,
+            # Connection: close as well as no keep-alive in the pool: a connection is keyed by
+            # the address, and one verified for this host must never carry another's request.
+            headers={**headers, "Host": target.netloc.decode("ascii"), "Connection": "close"},
+            extensions={"sni_hostname": host} if target.scheme == "https" else {},
+        )
+        response = await self._http.send(request, stream=True)
+        try:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= self.config.max_response_bytes:
+                    break
+        finally:
+            await response.aclose()
         if 200 <= response.status_code < 300:
             return response.status_code, None, None
-        excerpt = response.text[:300].strip()
-        error = f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else "")
-        return response.status_code, error, _retry_after(response)
+        return response.status_code, "http_status", _retry_after(response)
 
     def _fields(self, job: ClaimedDelivery, **more: Any) -> dict[str, Any]:
         return {

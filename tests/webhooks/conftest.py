@@ -1,4 +1,7 @@
-"""Webhook fixtures: a worker pool on the test database and a helper to create webhooks."""
+"""Webhook fixtures: an app and worker settings with a secret key and private targets allowed
+(the receiver is on loopback), a worker pool, and a helper to create webhooks.
+
+Tests of the SSRF guard use ``guarded_client`` (private targets refused, the default)."""
 
 from __future__ import annotations
 
@@ -12,14 +15,44 @@ import httpx
 import pytest
 
 from service.config import Settings
-from service.db import create_pool
-from service.webhooks.worker import Worker
+from service.webhooks.worker import Worker, WorkerConfig, create_worker_pool
+from tests.conftest import running_app, settings_for
+
+SECRET_KEY = bytes(range(32))
+# Quick retries; the local receiver is on 127.0.0.1, so private targets are allowed.
+FAST = WorkerConfig(
+    secret_key=SECRET_KEY,
+    allow_private=True,
+    concurrency=2,
+    poll_interval=0.05,
+    timeout=5,
+    base_delay=0.2,
+    max_delay=1,
+)
+
+
+@pytest.fixture
+async def client(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a secret key and SPREAD_WEBHOOK_ALLOW_PRIVATE=true (targets on loopback)."""
+    async with running_app(settings_for(db_dsn, secret_key=SECRET_KEY, webhook_allow_private=True)) as c:
+        yield c
+
+
+@pytest.fixture
+async def guarded_client(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as deployed: private targets refused."""
+    async with running_app(settings_for(db_dsn, secret_key=SECRET_KEY)) as c:
+        yield c
+
+
+async def make_pool(dsn: str) -> asyncpg.Pool:
+    return await create_worker_pool(dsn, Settings(database_url=dsn), max_size=6)
 
 
 @pytest.fixture
 async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool for workers (separate from the app's, as a worker process would have)."""
-    p = await create_pool(db_dsn, Settings(database_url=db_dsn, pool_min_size=1, pool_max_size=6))
+    """A worker pool (separate from the app's, as a worker process would have)."""
+    p = await make_pool(db_dsn)
     try:
         yield p
     finally:

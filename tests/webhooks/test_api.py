@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import uuid
 
 import httpx
 import pytest
 
-from tests.conftest import KeyMaker
+from service.webhooks.crypto import SecretBox, SecretKeyError
+from tests.conftest import KeyMaker, running_app, settings_for
+from tests.webhooks.conftest import SECRET_KEY
 
 HOOK = {"url": "https://integration.example.nhs.uk/spread", "events": ["adoption.stage_changed", "innovation.*"]}
 
@@ -49,12 +53,74 @@ async def test_create_read_list_delete(client: httpx.AsyncClient, admin, conn) -
     assert [w["id"] for w in r.json()["items"]] == [second["id"]]
 
 
-async def test_given_secret_is_used_and_never_shown_again(client: httpx.AsyncClient, admin, conn) -> None:
-    secret = "a-shared-secret-of-some-length"
-    r = await client.post("/v1/webhooks", json={**HOOK, "secret": secret}, headers=admin)
-    assert r.status_code == 201, r.text
-    assert r.json()["secret"] == secret
-    assert await conn.fetchval("SELECT secret FROM webhooks WHERE id = $1", uuid.UUID(r.json()["id"])) == secret
+async def test_secret_is_generated_stored_encrypted_and_never_shown_again(
+    client: httpx.AsyncClient, admin, conn
+) -> None:
+    r = await client.post("/v1/webhooks", json={**HOOK, "secret": "a-shared-secret-of-some-length"}, headers=admin)
+    assert r.status_code == 422  # a client cannot choose the secret
+    assert "secret" in [e["field"] for e in r.json()["errors"]]
+
+    r = await client.post("/v1/webhooks", json=HOOK, headers=admin)
+    secret = r.json()["secret"]
+    raw = base64.urlsafe_b64decode(secret.removeprefix("whsec_") + "=")
+    assert len(raw) == 32
+    webhook_id = uuid.UUID(r.json()["id"])
+    stored = await conn.fetchval("SELECT secret_ciphertext FROM webhooks WHERE id = $1", webhook_id)
+    assert secret.encode() not in stored and raw not in stored
+    assert SecretBox(SECRET_KEY).decrypt(webhook_id, stored) == secret
+    with pytest.raises(SecretKeyError):  # bound to its webhook: no use on another row
+        SecretBox(SECRET_KEY).decrypt(uuid.uuid4(), stored)
+    with pytest.raises(SecretKeyError):
+        SecretBox(bytes(32)).decrypt(webhook_id, stored)
+    assert secret not in (await client.get(f"/v1/webhooks/{webhook_id}", headers=admin)).text
+
+
+async def test_without_a_secret_key_webhooks_cannot_be_registered(db_dsn: str, make_key: KeyMaker) -> None:
+    admin = await make_key("read,write,admin", partner="Registry admin")
+    async with running_app(settings_for(db_dsn, webhook_allow_private=True)) as client:
+        r = await client.post("/v1/webhooks", json=HOOK, headers=admin)
+    assert r.status_code == 503
+    assert "SPREAD_SECRET_KEY" in r.json()["detail"]
+
+
+async def test_rotate_secret_returns_a_new_one_and_keeps_the_old_for_the_overlap(
+    client: httpx.AsyncClient, admin, conn
+) -> None:
+    created = (await client.post("/v1/webhooks", json=HOOK, headers=admin)).json()
+    webhook_id = uuid.UUID(created["id"])
+    r = await client.post(f"/v1/webhooks/{webhook_id}/rotate-secret", json={"overlapSeconds": 3600}, headers=admin)
+    assert r.status_code == 200, r.text
+    rotated = r.json()
+    assert rotated["id"] == created["id"] and rotated["secret"] != created["secret"]
+    assert rotated["secret"].startswith("whsec_")
+    row = await conn.fetchrow(
+        "SELECT secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at - now() AS left"
+        " FROM webhooks WHERE id = $1",
+        webhook_id,
+    )
+    box = SecretBox(SECRET_KEY)
+    assert box.decrypt(webhook_id, row["secret_ciphertext"]) == rotated["secret"]
+    assert box.decrypt(webhook_id, row["previous_secret_ciphertext"]) == created["secret"]
+    assert dt.timedelta(minutes=59) < row["left"] <= dt.timedelta(hours=1)
+    shown = (await client.get(f"/v1/webhooks/{webhook_id}", headers=admin)).json()
+    assert shown["previousSecretExpiresAt"] == rotated["previousSecretExpiresAt"]
+
+    # no overlap: the old secret stops at once
+    r = await client.post(f"/v1/webhooks/{webhook_id}/rotate-secret", json={"overlapSeconds": 0}, headers=admin)
+    assert r.json()["previousSecretExpiresAt"] is None
+    assert await conn.fetchval("SELECT previous_secret_ciphertext FROM webhooks WHERE id = $1", webhook_id) is None
+
+    for body in ({"overlapSeconds": -1}, {"overlapSeconds": 8 * 24 * 3600}, {"secret": "mine-mine-mine-mine"}):
+        r = await client.post(f"/v1/webhooks/{webhook_id}/rotate-secret", json=body, headers=admin)
+        assert r.status_code == 422, body
+    r = await client.post(f"/v1/webhooks/{uuid.uuid4()}/rotate-secret", json={}, headers=admin)
+    assert r.status_code == 404
+    # the change log records that the secret changed, but not the secret
+    rows = await conn.fetch("SELECT before, after FROM changes WHERE entity = 'webhook' AND action = 'update'")
+    assert len(rows) == 2
+    for r in rows:
+        assert r["after"]["secretRotatedAt"] != r["before"]["secretRotatedAt"]
+        assert not {"secretCiphertext", "previousSecretCiphertext", "previousSecretExpiresAt"} & set(r["after"])
 
 
 async def test_change_log_records_webhooks_without_secret_or_url(client: httpx.AsyncClient, admin, conn) -> None:
@@ -69,7 +135,7 @@ async def test_change_log_records_webhooks_without_secret_or_url(client: httpx.A
     for r in rows:
         record = r["after"] or r["before"]
         assert record["events"] == created["events"]
-        assert not {"secret", "url", "seenSnapshot"} & set(record)
+        assert not {"secret", "secretCiphertext", "previousSecretCiphertext", "url", "seenSnapshot"} & set(record)
 
 
 async def test_admin_scope_is_required(client: httpx.AsyncClient, make_key: KeyMaker, admin) -> None:
@@ -81,6 +147,7 @@ async def test_admin_scope_is_required(client: httpx.AsyncClient, make_key: KeyM
         ("GET", "/v1/webhooks", None),
         ("GET", f"/v1/webhooks/{created['id']}", None),
         ("GET", f"/v1/webhooks/{created['id']}/deliveries", None),
+        ("POST", f"/v1/webhooks/{created['id']}/rotate-secret", {}),
         ("DELETE", f"/v1/webhooks/{created['id']}", None),
     ]
     for method, path, body in calls:
@@ -106,8 +173,7 @@ async def test_admin_scope_is_required(client: httpx.AsyncClient, make_key: KeyM
         ({**HOOK, "events": ["innovation.*", "webhook.created"]}, "events[1]"),
         ({**HOOK, "events": ["nothing.*"]}, "events[0]"),
         ({**HOOK, "events": ["ADOPTION.created"]}, "events[0]"),
-        ({**HOOK, "secret": "short"}, "secret"),
-        ({**HOOK, "secret": "has spaces in the secret"}, "secret"),
+        ({**HOOK, "secret": "a-secret-the-client-chose"}, "secret"),
         ({**HOOK, "colour": "blue"}, "colour"),
     ],
 )

@@ -4,6 +4,8 @@ nothing lost while a receiver is down, no double delivery with two workers, and 
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -15,15 +17,19 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from service.webhooks.signing import verify_signature
-from service.webhooks.worker import Worker, WorkerConfig, backoff
+from service.webhooks.worker import Worker, backoff
 from tests.webhooks import registry
-from tests.webhooks.conftest import create_webhook, drain_until, wait_for
+from tests.webhooks.conftest import FAST, SECRET_KEY, create_webhook, drain_until, make_pool, wait_for
 from tests.webhooks.receiver import Receiver
 
 SPREAD = str(Path(sys.executable).with_name("spread"))
-FAST = WorkerConfig(concurrency=2, poll_interval=0.05, timeout=5, base_delay=0.2, max_delay=1)
+WORKER_ENV = {
+    "SPREAD_SECRET_KEY": base64.urlsafe_b64encode(SECRET_KEY).decode(),
+    "SPREAD_WEBHOOK_ALLOW_PRIVATE": "true",
+}
 
 
 async def deliveries(client: httpx.AsyncClient, admin: dict[str, str], webhook_id: str) -> list[dict]:
@@ -123,7 +129,7 @@ async def test_retry_after_a_receiver_failure(client, admin, conn, pool) -> None
             await wait_for(lambda: worker.stats.failed == 1)
             log = await deliveries(client, admin, hook["id"])
             assert log[0]["status"] == "failed" and log[0]["attempts"] == 1
-            assert log[0]["lastStatusCode"] == 500 and log[0]["lastError"].startswith("HTTP 500")
+            assert log[0]["lastStatusCode"] == 500 and log[0]["lastError"] == "http_status"
             assert log[0]["nextAttemptAt"] is not None
             due = await conn.fetchval("SELECT next_attempt_at - clock_timestamp() FROM webhook_deliveries")
             assert dt.timedelta(minutes=29) < due <= dt.timedelta(hours=1)  # backoff: half to all of base_delay
@@ -159,7 +165,7 @@ async def test_receiver_down_loses_nothing_and_delivery_resumes_after_restart(cl
     log = await deliveries(client, admin, hook["id"])
     assert len(log) == 3
     head = log[-1]
-    assert head["status"] == "failed" and head["lastStatusCode"] is None and "Connect" in head["lastError"]
+    assert head["status"] == "failed" and head["lastStatusCode"] is None and head["lastError"] == "connection_failed"
     # later events wait behind the one being retried, so order is kept
     assert [d["status"] for d in log[:2]] == ["pending", "pending"]
     assert all(d["attempts"] == 0 for d in log[:2])
@@ -180,7 +186,7 @@ async def test_retries_stop_after_24_hours(client, admin, conn, pool) -> None:
         hook = await create_webhook(client, admin, receiver.url, ["innovation.created"])
         await registry.add_innovation(conn, "one")
         await registry.add_innovation(conn, "two")
-        config = WorkerConfig(concurrency=1, poll_interval=0.05)  # the real 24-hour window
+        config = dataclasses.replace(FAST, concurrency=1, base_delay=10, max_delay=3600)  # the real 24-hour window
         async with Worker(pool, config) as worker:
             await worker.fan_out()
             await wait_for(lambda: conn.fetchval("SELECT count(*) = 2 FROM webhook_deliveries"))
@@ -207,9 +213,6 @@ async def test_retries_stop_after_24_hours(client, admin, conn, pool) -> None:
 
 
 async def test_two_workers_never_deliver_an_event_twice(client, admin, conn, pool, db_dsn) -> None:
-    from service.config import Settings
-    from service.db import create_pool
-
     sites = ["RQM", "RXN", "R0A", "RW6", "RXL", "RTX", "RXR", "RBT"]
     gate = asyncio.Event()
     async with Receiver(delay=0.003, gate=gate) as receiver:
@@ -221,10 +224,10 @@ async def test_two_workers_never_deliver_an_event_twice(client, admin, conn, poo
             innovation = await registry.add_innovation(conn, f"innovation-{i}")
             await registry.add_adoptions(conn, innovation, sites)
             expected += 1 + len(sites)
-        other_pool = await create_pool(db_dsn, Settings(database_url=db_dsn, pool_min_size=1, pool_max_size=6))
+        other_pool = await make_pool(db_dsn)
         try:
             stop = asyncio.Event()
-            config = WorkerConfig(concurrency=3, poll_interval=0.02, timeout=5)
+            config = dataclasses.replace(FAST, concurrency=3, poll_interval=0.02)
             async with Worker(pool, config, name="a") as a, Worker(other_pool, config, name="b") as b:
                 runs = [asyncio.create_task(w.run(stop)) for w in (a, b)]
                 await wait_for(lambda: len(receiver.requests) == 2 * config.concurrency, timeout=30)
@@ -290,7 +293,7 @@ async def test_deleting_a_webhook_stops_its_deliveries(client, admin, conn, pool
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
-    config = WorkerConfig(base_delay=10, max_delay=3600)
+    config = dataclasses.replace(FAST, base_delay=10, max_delay=3600)
     for attempt, ceiling in [(1, 10), (2, 20), (3, 40), (10, 3600), (60, 3600)]:
         waits = [backoff(attempt, config) for _ in range(200)]
         assert all(ceiling / 2 <= w <= ceiling for w in waits)
@@ -307,7 +310,7 @@ async def test_spread_worker_command_delivers_and_stops_on_sigterm(client, admin
             "worker",
             "--interval",
             "0.1",
-            env={**os.environ, "DATABASE_URL": db_dsn, "SPREAD_LOG_LEVEL": "INFO"},
+            env={**os.environ, "DATABASE_URL": db_dsn, "SPREAD_LOG_LEVEL": "INFO", **WORKER_ENV},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -335,7 +338,7 @@ async def test_spread_worker_once_drains_and_exits(client, admin, conn, db_dsn) 
                 SPREAD,
                 "worker",
                 "--once",
-                env={**os.environ, "DATABASE_URL": db_dsn},
+                env={**os.environ, "DATABASE_URL": db_dsn, **WORKER_ENV},
                 stderr=asyncio.subprocess.PIPE,
             )
             _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -344,3 +347,26 @@ async def test_spread_worker_once_drains_and_exits(client, admin, conn, db_dsn) 
                 break
     assert len(receiver.delivered()) == 1
     assert json.loads(err.decode().splitlines()[-1])["msg"] == "drained"
+
+
+async def test_spread_worker_refuses_to_start_without_a_secret_key(db_dsn) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SPREAD_SECRET_KEY"}
+    proc = await asyncio.create_subprocess_exec(
+        SPREAD, "worker", "--once", env={**env, "DATABASE_URL": db_dsn}, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode != 0
+    assert "SPREAD_SECRET_KEY is not set" in err.decode()
+
+
+def test_secret_key_setting_is_validated_and_never_printed() -> None:
+    from service.config import ConfigError, load_settings
+
+    key = base64.urlsafe_b64encode(SECRET_KEY).decode()
+    settings = load_settings({"SPREAD_SECRET_KEY": key, "SPREAD_WEBHOOK_ALLOW_PRIVATE": "true"})
+    assert settings.secret_key == SECRET_KEY and settings.webhook_allow_private
+    assert key not in repr(settings) and repr(SECRET_KEY) not in repr(settings)
+    assert load_settings({}).webhook_allow_private is False
+    for bad in ("short", base64.urlsafe_b64encode(b"x" * 16).decode(), "not base64 at all!"):
+        with pytest.raises(ConfigError, match="SPREAD_SECRET_KEY"):
+            load_settings({"SPREAD_SECRET_KEY": bad})
