@@ -218,6 +218,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "slow" in item.keywords:
             item.add_marker(skip)
 
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Name the random order's seed at the end of every run (pytest -q hides the header that has it)."""
     seed = getattr(config.option, "randomly_seed", None)

@@ -33,7 +33,9 @@ def import_graph() -> dict[str, set[str]]:
                     anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                     base = ".".join([*anchor, base] if base else anchor)
                 # `from pkg import mod` imports the module pkg.mod when there is one
-                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+                ]
             for target in targets:
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
@@ -89,6 +91,4 @@ def test_service_has_no_import_cycle() -> None:
     graph = import_graph()
     assert len(graph) > 50, "the walker found too few modules"
     cycles = find_cycles(graph)
-    assert not cycles, "import cycles (move the shared piece below both): " + "; ".join(
-        " <-> ".join(c) for c in cycles
-    )
+    assert not cycles, "import cycles (move the shared piece below both): " + "; ".join(" <-> ".join(c) for c in cycles)

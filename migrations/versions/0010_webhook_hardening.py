@@ -31,7 +31,7 @@ from sqlalchemy.util import await_only
 from migrations._sql import execute_script
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

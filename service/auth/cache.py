@@ -2,7 +2,7 @@
 
 Every ``/v1`` request checks its key; without a cache that is a database round trip per
 request. Here a live key found once is remembered by the SHA-256 of its secret until the
-primary says it changed: migration ``0008_keys`` makes every update or delete of a key
+primary says it changed: migration ``0009`` makes every update or delete of a key
 (revocation included) ``NOTIFY spread_keys, '<key id>'``, and a rename or delete of a
 partner ``NOTIFY spread_keys, '*'``. :class:`KeyListener` holds one dedicated connection to
 the primary, ``LISTEN``\\s there and drops entries as notifications arrive.

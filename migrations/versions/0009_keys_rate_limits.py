@@ -12,15 +12,15 @@ add their counts here in one statement every ~250 ms (``service.ratelimit``). Th
 text so one table holds every budget: ``key:<id>``, ``write:<id>`` and ``addr:<client
 address>`` (failed authentications). UNLOGGED: losing counts in a crash is harmless.
 
-Revision ID: 0008_keys
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06
 """
 
 from migrations._sql import execute_script
 
-revision = "0008_keys"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
