@@ -122,7 +122,7 @@ async def test_retry_after_a_receiver_failure(client, admin, conn, pool) -> None
         stop = asyncio.Event()
         # the retry waits an hour, so the failed state cannot race the retry; the test then
         # makes the retry due by moving its time in the database, rather than sleeping
-        patient = WorkerConfig(concurrency=2, poll_interval=0.05, timeout=5, base_delay=3600, max_delay=3600)
+        patient = dataclasses.replace(FAST, concurrency=2, poll_interval=0.05, base_delay=3600, max_delay=3600)
         async with Worker(pool, patient) as worker:
             running = asyncio.create_task(worker.run(stop))
             await wait_for(lambda: len(receiver.requests) == 1)
