@@ -10,10 +10,10 @@ import msgspec
 
 from service.adaptations import queries
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationUpdate
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.db import Actor, write_transaction
-from service.errors import ForbiddenError, InvalidInputError, NotFoundError, PreconditionFailedError
+from service.errors import InvalidInputError, NotFoundError, PreconditionFailedError
 from service.types import parse_if_match_version
 
 
@@ -32,10 +32,7 @@ async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: 
     ctx = await queries.adoption_context(conn, adoption_id)
     if ctx is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, ctx["site_code"]):
-        raise ForbiddenError(
-            f"partner '{principal.partner_name}' is not authorised for site {ctx['site_code']}, where this adoption is"
-        )
+    await require_site_writer(conn, principal, ctx["site_code"])
     return ctx
 
 

@@ -110,6 +110,7 @@ async def list_measures(
     tags=["outcomes"],
     summary="Define a measure",
     responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    opt={"scope": "admin"},
 )
 async def create_measure(
     conn: NamedDependency[Connection],
@@ -131,7 +132,7 @@ async def create_measure(
         ),
     ],
 ) -> Response[Measure]:
-    """Define an outcome measure; its `code` is how observations and aims name it."""
+    """Admin only: define an outcome measure; its `code` is how every partner's observations and aims name it."""
     found = await service.create_measure(conn, actor, principal, data)
     return created(found.measure, f"/v1/measures/{found.measure.code}", found.version)
 

@@ -541,7 +541,11 @@ async def _process(
             r.status = "created"
         else:
             external_id = None
-            if rep.external_id is not None and t.external_id is None:
+            own = principal.is_admin or t.partner_id == principal.partner_id
+            if rep.external_id is not None and not own:
+                # another partner's reference: neither set nor shown (issue 12)
+                r.warnings.append("externalId not set: only the partner that recorded this adoption may set it")
+            elif rep.external_id is not None and t.external_id is None:
                 if (t.partner_id, inn.id, rep.external_id) in reg.external_taken:
                     r.warnings.append(f"externalId '{rep.external_id}' is taken by another adoption; not set")
                 else:
