@@ -1,11 +1,11 @@
 """Who may write for a site: the one place that decides it, and the one query behind it.
 
 A partner *covers* a site when it was granted the site itself or the site's parent, ICB or
-region (the SQL function ``spread_partner_covers``, migration 0002, which bulk submissions use
-too). Every service that writes a site's records calls :func:`require_site_writer` inside its
-write transaction, after opening it and before writing: the query locks the site row (``FOR
-SHARE``), so an administrator cannot move the site to another parent, ICB or region between
-the decision and the write. A service that changes the site itself asks for ``FOR UPDATE``
+region (the SQL function ``spread_partner_covers``, migration 0002). Every service that writes
+a site's records calls :func:`require_site_writer` (bulk submissions: :func:`sites_writable`)
+inside its write transaction, after opening it and before writing: the query locks the site
+row (``FOR SHARE``), so an administrator cannot move the site to another parent, ICB or region
+between the decision and the write. A service that changes the site itself asks for ``FOR UPDATE``
 instead (two writers that both held a share lock would deadlock on the upgrade).
 
 The rules themselves are pure functions over the fetched :class:`SiteAccess`, each with one
@@ -61,6 +61,21 @@ async def site_access(
     return None if row is None else msgspec.convert(row, SiteAccess)
 
 
+# The same rule for a batch (bulk submissions), sites locked in code order.
+_SITES_ACCESS = """
+SELECT s.code, ($2::uuid IS NULL OR spread_partner_covers($2, s.code)) AS covered
+FROM sites s WHERE s.code = ANY($1::text[])
+ORDER BY s.code
+FOR SHARE OF s
+"""
+
+
+async def sites_writable(conn: asyncpg.Connection, principal: Principal, codes: list[str]) -> tuple[set[str], set[str]]:
+    """(codes that are sites, codes the caller may write for), the sites locked FOR SHARE."""
+    rows = await conn.fetch(_SITES_ACCESS, codes, None if principal.is_admin else principal.partner_id)
+    return {r["code"] for r in rows}, {r["code"] for r in rows if r["covered"]}
+
+
 _GRANT_SITE = "INSERT INTO partner_sites (partner_id, site_code) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 
 
@@ -83,9 +98,14 @@ def check_site_writer(principal: Principal, site: SiteAccess, *, lead_partner_id
         return
     if lead_partner_id is not None and lead_partner_id == principal.partner_id:
         return
-    also = ", nor does it lead this campaign" if lead_partner_id is not None else ""
-    raise ForbiddenError(
-        f"partner '{principal.partner_name}' is not authorised for site {site.code}{also}; "
+    raise ForbiddenError(not_site_writer(principal, site.code, campaign=lead_partner_id is not None))
+
+
+def not_site_writer(principal: Principal, site_code: str, *, campaign: bool = False) -> str:
+    """The one wording of the refusal, for single writes and bulk rows alike."""
+    also = ", nor does it lead this campaign" if campaign else ""
+    return (
+        f"partner '{principal.partner_name}' is not authorised for site {site_code}{also}; "
         "ask an administrator to add it (`spread partners create NAME --sites CODE`)"
     )
 

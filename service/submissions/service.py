@@ -29,6 +29,7 @@ from service.adaptations.queries import FIELDS as ADAPTATION_FIELDS
 from service.adaptations.service import check_component_keys
 from service.adoptions.service import map_db_error
 from service.auth.schemas import Principal
+from service.authz import not_site_writer, sites_writable
 from service.db import Actor, write_transaction
 from service.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from service.outcomes import queries as outcome_queries
@@ -435,20 +436,14 @@ async def _process(
     # Sites and authorisation.
     codes = {r.report.site_code for r in readable if r.report}
     codes |= {lf.site_code for r in readable if r.report for lf in r.report.learned_from}
-    known, covered = await queries.sites_covered(
-        conn, sorted(codes), None if principal.is_admin else principal.partner_id
-    )
+    known, covered = await sites_writable(conn, principal, sorted(codes))
     for r in readable:
         rep = r.report
         assert rep is not None
         if rep.site_code not in known:
             r.fail("siteCode", f"no site has code '{rep.site_code}'")
         elif rep.site_code not in covered:
-            r.fail(
-                "siteCode",
-                f"partner '{principal.partner_name}' is not authorised for site {rep.site_code}; "
-                "ask an administrator to add it (`spread partners create NAME --sites CODE`)",
-            )
+            r.fail("siteCode", not_site_writer(principal, rep.site_code))
         for i, lf in enumerate(rep.learned_from):
             if lf.site_code not in known:
                 r.fail(f"learnedFrom[{i}].siteCode", f"no site has code '{lf.site_code}'")
