@@ -1,12 +1,13 @@
 """Who may write for a site: the one place that decides it, and the one query behind it.
 
 A partner *covers* a site when it was granted the site itself or the site's parent, ICB or
-region (the SQL function ``spread_partner_covers``, migration 0002). Every service that writes
-a site's records calls :func:`require_site_writer` (bulk submissions: :func:`sites_writable`)
-inside its write transaction, after opening it and before writing: the query locks the site
-row (``FOR SHARE``), so an administrator cannot move the site to another parent, ICB or region
-between the decision and the write. A service that changes the site itself asks for ``FOR UPDATE``
-instead (two writers that both held a share lock would deadlock on the upgrade).
+region (``_COVERED`` below: the rule of the SQL function ``spread_partner_covers``, migration
+0002). Every service that writes a site's records calls :func:`require_site_writer` (bulk
+submissions: :func:`sites_writable`) inside its write transaction, after opening it and before
+writing: the query locks the site row (``FOR SHARE``), so an administrator cannot move the site
+to another parent, ICB or region between the decision and the write. A service that changes
+the site itself asks for ``FOR UPDATE`` instead (two writers that both held a share lock would
+deadlock on the upgrade).
 
 The rules themselves are pure functions over the fetched :class:`SiteAccess`, each with one
 wording.
@@ -44,9 +45,16 @@ class SiteAccess(msgspec.Struct, frozen=True, kw_only=True):
     covered: bool
 
 
-_SITE_ACCESS = """
-SELECT s.code, s.kind, s.parent_code, s.icb_code, s.region_code, s.successor_code,
-       spread_partner_covers($2, s.code) AS covered
+# Coverage is computed from the locked row's own columns, not by spread_partner_covers(): under
+# READ COMMITTED a lock that waited for a concurrent move re-reads the moved row and recomputes
+# this expression over it, whereas the function would look the site up in the statement's older
+# snapshot and judge by where the site used to sit.
+_COVERED = """
+EXISTS (SELECT 1 FROM partner_sites ps
+        WHERE ps.partner_id = $2 AND ps.site_code IN (s.code, s.parent_code, s.icb_code, s.region_code))
+"""
+_SITE_ACCESS = f"""
+SELECT s.code, s.kind, s.parent_code, s.icb_code, s.region_code, s.successor_code, {_COVERED} AS covered
 FROM sites s WHERE s.code = $1
 """
 # FOR SHARE: the site cannot be moved (and so coverage cannot change) until the write commits.
@@ -62,8 +70,8 @@ async def site_access(
 
 
 # The same rule for a batch (bulk submissions), sites locked in code order.
-_SITES_ACCESS = """
-SELECT s.code, ($2::uuid IS NULL OR spread_partner_covers($2, s.code)) AS covered
+_SITES_ACCESS = f"""
+SELECT s.code, ($2::uuid IS NULL OR {_COVERED}) AS covered
 FROM sites s WHERE s.code = ANY($1::text[])
 ORDER BY s.code
 FOR SHARE OF s

@@ -29,6 +29,7 @@ def check_component_keys(keys: list[str], known: set[str], field: str = "coreCom
 
 
 async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+    """Inside the write transaction: the adoption, its components, and the caller's right to its site."""
     ctx = await queries.adoption_context(conn, adoption_id)
     if ctx is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
@@ -39,10 +40,10 @@ async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: 
 async def create_adaptation(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdaptationCreate
 ) -> tuple[Adaptation, int]:
-    ctx = await _context(conn, principal, adoption_id)
-    check_component_keys(data.core_component_keys, ctx["component_keys"])
     values = {k: getattr(data, k) for k in data.__struct_fields__}
     async with write_transaction(conn, actor):
+        ctx = await _context(conn, principal, adoption_id)
+        check_component_keys(data.core_component_keys, ctx["component_keys"])
         new_id = await queries.insert_adaptation(conn, adoption_id, ctx["innovation_id"], principal.partner_id, values)
     found = await queries.get_adaptation(conn, new_id)
     assert found is not None
@@ -68,11 +69,11 @@ async def update_adaptation(
     if_match: str | None,
 ) -> tuple[Adaptation, int]:
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
-    _, version, ctx = await _existing(conn, principal, adaptation_id)
-    if "core_component_keys" in changes:
-        check_component_keys(changes["core_component_keys"], ctx["component_keys"])
     expected = parse_if_match_version(if_match)
     async with write_transaction(conn, actor):
+        _, version, ctx = await _existing(conn, principal, adaptation_id)
+        if "core_component_keys" in changes:
+            check_component_keys(changes["core_component_keys"], ctx["component_keys"])
         ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)
     if not ok:
         raise PreconditionFailedError(
@@ -87,9 +88,9 @@ async def delete_adaptation(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adaptation_id: uuid.UUID, if_match: str | None
 ) -> None:
     """Remove an adaptation recorded in error; the change log keeps what it said."""
-    _, version, _ = await _existing(conn, principal, adaptation_id)
     expected = parse_if_match_version(if_match)
     async with write_transaction(conn, actor):
+        _, version, _ = await _existing(conn, principal, adaptation_id)
         ok = await queries.delete_adaptation(conn, adaptation_id, expected)
     if not ok:
         raise PreconditionFailedError(
