@@ -26,12 +26,12 @@ _MEASURE_COLUMNS = """
 
 GET_MEASURE = f"SELECT {_MEASURE_COLUMNS} FROM measures m WHERE m.code = $1"
 
-# What a change to a measure needs: the row, locked, and whether anyone has observed it.
-MEASURE_FOR_CHANGE = f"""
-SELECT {_MEASURE_COLUMNS}, EXISTS (SELECT 1 FROM observations o WHERE o.measure_code = m.code) AS observed
-FROM measures m WHERE m.code = $1
-FOR UPDATE OF m
-"""
+# What a change to a measure needs: the row, locked, and then whether anyone has observed it.
+# Two statements on purpose: the lock waits for any write of an observation in flight (its
+# foreign key holds a KEY SHARE lock on the measure), and only a statement started after that
+# wait sees the observation it committed; a subquery in the locking statement would not.
+MEASURE_FOR_UPDATE = GET_MEASURE + " FOR UPDATE"
+MEASURE_OBSERVED = "SELECT EXISTS (SELECT 1 FROM observations o WHERE o.measure_code = $1)"
 
 
 class MeasureRow(msgspec.Struct, frozen=True):
@@ -45,8 +45,11 @@ def _measure_row(row: asyncpg.Record) -> MeasureRow:
 
 
 async def measure_for_change(conn: asyncpg.Connection, code: str) -> tuple[MeasureRow, bool] | None:
-    row = await conn.fetchrow(MEASURE_FOR_CHANGE, code)
-    return (_measure_row(row), bool(row["observed"])) if row else None
+    """Inside a write transaction: the measure locked FOR UPDATE, and whether it has observations."""
+    row = await conn.fetchrow(MEASURE_FOR_UPDATE, code)
+    if row is None:
+        return None
+    return _measure_row(row), bool(await conn.fetchval(MEASURE_OBSERVED, code))
 
 
 async def get_measure(conn: asyncpg.Connection, code: str) -> MeasureRow | None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import httpx
 
 from service.config import Settings
 from service.db import connect
 from tests.conftest import KeyMaker
+from tests.outcomes import rows
 from tests.registry.helpers import adopt, make_innovation
 from tests.security.helpers import refused
 
@@ -39,3 +41,32 @@ async def test_partner_cannot_write_for_a_site_moved_away_while_its_write_waits(
         await mover.close()
     refused(r, 403, "forbidden", "'Lancashire HIN' is not authorised for site RXN")
     assert await conn.fetchval("SELECT count(*) FROM adoptions WHERE site_code = 'RXN'") == 0
+
+
+async def test_measure_unit_cannot_change_under_an_observation_being_written(
+    client: httpx.AsyncClient, admin, conn, db_dsn: str
+) -> None:
+    measure = {"code": "AE_4HR", "name": "4-hour A&E", "unit": "%", "improvementDirection": "increase"}
+    assert (await client.post("/v1/measures", json=measure, headers=admin)).status_code == 201
+    adoption = await rows.adoption(conn, await rows.innovation(conn), "RXN", dt.date(2017, 6, 1))
+    writer = await connect(db_dsn, Settings(database_url=db_dsn))
+    try:
+        observing = writer.transaction()
+        await observing.start()  # the first observation is being written ...
+        await writer.execute(
+            "INSERT INTO observations (adoption_id, measure_code, period, period_start, value) "
+            "VALUES ($1, 'AE_4HR', 'month', '2018-01-01', 80)",
+            adoption,
+        )
+        change = asyncio.create_task(client.patch("/v1/measures/AE_4HR", json={"unit": "count"}, headers=admin))
+        for _ in range(200):  # ... while the measure's definer changes its unit (deadline ~10 s)
+            if await conn.fetchval(WAITING) or change.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not change.done(), "the change should wait for the observation's write"
+        await observing.commit()
+        r = await change
+    finally:
+        await writer.close()
+    refused(r, 409, "conflict", "already has observations, so its unit cannot change")
+    assert await conn.fetchval("SELECT unit FROM measures WHERE code = 'AE_4HR'") == "%"
