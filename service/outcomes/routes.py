@@ -159,7 +159,7 @@ async def get_measure(
     operation_id="UpdateMeasure",
     tags=["outcomes"],
     summary="Update a measure",
-    responses=responses(400, 401, 403, 404, 412, 413, 415, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503),
 )
 async def update_measure(
     conn: NamedDependency[Connection],
@@ -169,7 +169,7 @@ async def update_measure(
     data: JSONBodyOf[MeasureUpdate, Example(summary="Name the source", value={"source": "NHS England"})],
     if_match: IfMatchHeader = None,
 ) -> Response[Measure]:
-    """Partial update (the code never changes); honours If-Match. The defining partner, or an admin."""
+    """Partial update by the defining partner or an admin; honours If-Match. Once observed, unit and direction are fixed (409)."""
     found = await service.update_measure(conn, actor, principal, code.upper(), data, if_match)
     return Response(content=found.measure, headers={"ETag": f'"{found.version}"'})
 
