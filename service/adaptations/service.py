@@ -10,10 +10,10 @@ import msgspec
 
 from service.adaptations import queries
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationUpdate
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.db import Actor, write_transaction
-from service.errors import ForbiddenError, InvalidInputError, NotFoundError, PreconditionFailedError
+from service.errors import InvalidInputError, NotFoundError, PreconditionFailedError
 from service.types import if_match_versions
 
 
@@ -29,13 +29,11 @@ def check_component_keys(keys: list[str], known: set[str], field: str = "coreCom
 
 
 async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+    """Inside the write transaction: the adoption, its components, and the caller's right to its site."""
     ctx = await queries.adoption_context(conn, adoption_id)
     if ctx is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, ctx["site_code"]):
-        raise ForbiddenError(
-            f"partner '{principal.partner_name}' is not authorised for site {ctx['site_code']}, where this adoption is"
-        )
+    await require_site_writer(conn, principal, ctx["site_code"])
     return ctx
 
 
@@ -44,7 +42,7 @@ async def create_adaptation(
 ) -> tuple[Adaptation, int]:
     values = {k: getattr(data, k) for k in data.__struct_fields__}
     async with write_transaction(conn, actor):
-        ctx = await _context(conn, principal, adoption_id)  # holds the innovation FOR SHARE
+        ctx = await _context(conn, principal, adoption_id)
         check_component_keys(data.core_component_keys, ctx["component_keys"])
         new_id = await queries.insert_adaptation(conn, adoption_id, ctx["innovation_id"], principal.partner_id, values)
     found = await queries.get_adaptation(conn, new_id)
@@ -73,7 +71,7 @@ async def update_adaptation(
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
     expected = if_match_versions(if_match)
     async with write_transaction(conn, actor):
-        _, version, ctx = await _existing(conn, principal, adaptation_id)  # holds the innovation FOR SHARE
+        _, version, ctx = await _existing(conn, principal, adaptation_id)
         if "core_component_keys" in changes:
             check_component_keys(changes["core_component_keys"], ctx["component_keys"])
         ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)

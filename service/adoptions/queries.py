@@ -80,9 +80,11 @@ async def list_adoptions(
 
 
 # What the write rules need about an adoption, and about each proposed source.
+# Inside a write: FOR UPDATE serialises writes to one adoption (its stage, dates, sources).
 ADOPTION_META = """
-SELECT a.id, a.innovation_id, a.site_code, a.stage, a.started_on, a.version, a.is_origin
+SELECT a.id, a.innovation_id, a.site_code, a.stage, a.started_on, a.version, a.is_origin, a.partner_id
 FROM adoptions a WHERE a.id = $1
+FOR UPDATE
 """
 
 

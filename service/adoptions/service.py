@@ -12,8 +12,8 @@ import msgspec
 
 from service.adoptions import queries
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -24,7 +24,6 @@ from service.errors import (
     PreconditionFailedError,
 )
 from service.innovations.queries import exists as innovation_exists
-from service.sites.queries import existing_codes
 from service.types import if_match_versions
 
 
@@ -35,7 +34,7 @@ def map_db_error(exc: asyncpg.PostgresError, field: str = "sources") -> Exceptio
     if constraint == "adoptions_one_open_per_site":
         return ConflictError("this site already has an open adoption of this innovation; update that one instead")
     if constraint == "adoptions_external_id_key":
-        return ConflictError("this partner already used that externalId for another adoption of this innovation")
+        return ConflictError("your partner already used that externalId for another adoption of this innovation")
     if constraint == "adoption_sources_pair_key":
         return ConflictError("this adoption already learned from that source")
     if constraint == "adoption_sources_no_cycle":
@@ -98,13 +97,11 @@ async def check_sources(
     return errors
 
 
-async def _require_cover(conn: asyncpg.Connection, principal: Principal, site_code: str) -> None:
-    if principal.is_admin:
-        return
-    if not await partner_covers(conn, principal.partner_id, site_code):
+def check_external_id_writer(principal: Principal, creator: uuid.UUID | None, changes: dict[str, Any]) -> None:
+    """``externalId`` is the creating partner's own reference: only it (or an admin) sets it."""
+    if "external_id" in changes and not principal.is_admin and creator != principal.partner_id:
         raise ForbiddenError(
-            f"partner '{principal.partner_name}' is not authorised for site {site_code}; "
-            "ask an administrator to add it (`spread partners create NAME --sites CODE`)"
+            "only the partner that recorded this adoption, or an administrator, may set its externalId"
         )
 
 
@@ -113,33 +110,37 @@ def _raise_if(errors: list[FieldError]) -> None:
         raise InvalidInputError("; ".join(f"{e.field}: {e.detail}" for e in errors), errors=errors)
 
 
-async def create_adoption(
-    conn: asyncpg.Connection, actor: Actor, principal: Principal, innovation_id: uuid.UUID, data: AdoptionCreate
-) -> tuple[Adoption, int]:
-    if not await innovation_exists(conn, innovation_id):
-        raise NotFoundError(f"no innovation has id {innovation_id}")
-    if not await existing_codes(conn, [data.site_code]):
-        raise InvalidInputError(f"no site has code '{data.site_code}'", field="siteCode")
-    await _require_cover(conn, principal, data.site_code)
+def _create_errors(data: AdoptionCreate) -> list[FieldError]:
     errors: list[FieldError] = []
     if data.started_on > dt.date.today():
         errors.append(FieldError(field="startedOn", detail="startedOn cannot be in the future"))
     if data.stage == "discontinued" and not data.discontinued_reason:
         errors.append(FieldError(field="discontinuedReason", detail="stage 'discontinued' needs a reason"))
-    errors += await check_sources(conn, innovation_id, None, data.started_on, data.sources)
-    _raise_if(errors)
-    if data.stage != "discontinued":
-        existing = await queries.open_adoption_at(conn, innovation_id, data.site_code)
-        if existing is not None:
-            raise ConflictError(
-                f"site {data.site_code} already has an open adoption of this innovation ({existing}); update it instead",
-                extra={"existingAdoptionId": str(existing)},
-            )
+    return errors
+
+
+async def create_adoption(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, innovation_id: uuid.UUID, data: AdoptionCreate
+) -> tuple[Adoption, int]:
     values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
     values["innovation_id"] = innovation_id
     values["partner_id"] = principal.partner_id
     try:
         async with write_transaction(conn, actor):
+            if not await innovation_exists(conn, innovation_id):
+                raise NotFoundError(f"no innovation has id {innovation_id}")
+            await require_site_writer(conn, principal, data.site_code, field="siteCode")
+            errors = _create_errors(data)
+            errors += await check_sources(conn, innovation_id, None, data.started_on, data.sources)
+            _raise_if(errors)
+            if data.stage != "discontinued":
+                existing = await queries.open_adoption_at(conn, innovation_id, data.site_code)
+                if existing is not None:
+                    raise ConflictError(
+                        f"site {data.site_code} already has an open adoption of this innovation ({existing}); "
+                        "update it instead",
+                        extra={"existingAdoptionId": str(existing)},
+                    )
             adoption_id = await queries.insert_adoption(conn, values)
             await queries.insert_sources(conn, adoption_id, [(s.adoption_id, s.channel, s.on) for s in data.sources])
     except asyncpg.PostgresError as exc:
@@ -150,11 +151,22 @@ async def create_adoption(
 
 
 async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+    """Inside the write transaction: lock the adoption and its site, and check the caller covers it."""
     meta = await queries.adoption_meta(conn, adoption_id)
     if meta is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    await _require_cover(conn, principal, meta["site_code"])
+    await require_site_writer(conn, principal, meta["site_code"])
     return meta
+
+
+def _update_rules(meta: dict[str, Any], changes: dict[str, Any]) -> None:
+    stage = changes.get("stage", meta["stage"])
+    if stage == "discontinued" and meta["stage"] != "discontinued" and not changes.get("discontinued_reason"):
+        raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
+    if stage != "discontinued" and "stage" in changes:
+        changes.setdefault("discontinued_reason", None)
+    if "started_on" in changes and changes["started_on"] > dt.date.today():
+        raise InvalidInputError("startedOn cannot be in the future", field="startedOn")
 
 
 async def update_adoption(
@@ -166,17 +178,12 @@ async def update_adoption(
     if_match: str | None,
 ) -> tuple[Adoption, int]:
     changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
-    meta = await _writable(conn, principal, adoption_id)
-    stage = changes.get("stage", meta["stage"])
-    if stage == "discontinued" and meta["stage"] != "discontinued" and not changes.get("discontinued_reason"):
-        raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
-    if stage != "discontinued" and "stage" in changes:
-        changes.setdefault("discontinued_reason", None)
-    if "started_on" in changes and changes["started_on"] > dt.date.today():
-        raise InvalidInputError("startedOn cannot be in the future", field="startedOn")
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
+            meta = await _writable(conn, principal, adoption_id)
+            check_external_id_writer(principal, meta["partner_id"], changes)
+            _update_rules(meta, changes)
             ok = await queries.update_adoption(conn, adoption_id, changes, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="startedOn") from exc
@@ -192,12 +199,13 @@ async def update_adoption(
 async def add_source(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: SourceIn
 ) -> tuple[Adoption, int]:
-    meta = await _writable(conn, principal, adoption_id)
-    errors = await check_sources(conn, meta["innovation_id"], adoption_id, meta["started_on"], [data], prefix="source")
-    errors = [FieldError(field=e.field.replace("source[0].", ""), detail=e.detail) for e in errors]
-    _raise_if(errors)
     try:
         async with write_transaction(conn, actor):
+            meta = await _writable(conn, principal, adoption_id)
+            errors = await check_sources(
+                conn, meta["innovation_id"], adoption_id, meta["started_on"], [data], prefix="source"
+            )
+            _raise_if([FieldError(field=e.field.replace("source[0].", ""), detail=e.detail) for e in errors])
             await queries.insert_sources(conn, adoption_id, [(data.adoption_id, data.channel, data.on)])
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="adoptionId") from exc
@@ -209,8 +217,8 @@ async def add_source(
 async def remove_source(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, source_id: uuid.UUID
 ) -> None:
-    await _writable(conn, principal, adoption_id)
     async with write_transaction(conn, actor):
+        await _writable(conn, principal, adoption_id)
         removed = await queries.delete_source(conn, adoption_id, source_id)
     if not removed:
         raise NotFoundError(f"adoption {adoption_id} does not learn from {source_id}")

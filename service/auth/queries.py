@@ -133,10 +133,3 @@ FROM partners p ORDER BY p.name
 
 async def list_partners(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(_LIST_PARTNERS)]
-
-
-_COVERS = "SELECT spread_partner_covers($1, $2)"
-
-
-async def partner_covers(conn: asyncpg.Connection, partner_id: uuid.UUID, site_code: str) -> bool:
-    return bool(await conn.fetchval(_COVERS, partner_id, site_code))

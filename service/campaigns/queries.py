@@ -252,13 +252,6 @@ async def commitments_outside(
 
 # --- sites -----------------------------------------------------------------------------------
 
-SITE_KIND = "SELECT kind FROM sites WHERE code = $1"
-
-
-async def site_kind(conn: asyncpg.Connection, code: str) -> str | None:
-    return await conn.fetchval(SITE_KIND, code)
-
-
 # The commitment that covers a site: its own, else its parent's, its ICB's, its region's.
 COVERING_COMMITMENT = """
 SELECT m.site_code
@@ -273,13 +266,6 @@ LIMIT 1
 
 async def covering_commitment(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> str | None:
     return await conn.fetchval(COVERING_COMMITMENT, campaign_id, site_code)
-
-
-COVERS = "SELECT spread_partner_covers($1, $2)"
-
-
-async def partner_covers(conn: asyncpg.Connection, partner_id: uuid.UUID, site_code: str) -> bool:
-    return bool(await conn.fetchval(COVERS, partner_id, site_code))
 
 
 # Where an adoption or an adaptation was made, and whether that is at (or under) a site.
@@ -403,7 +389,8 @@ async def upsert_commitment(
 
 _IMPEDIMENT_COLUMNS = """
     i.id, i.campaign_id, i.site_code, i.description, i.category, i.status, i.support_offered, i.raised_on,
-    i.support_offered_on, i.resolved_on, i.created_at, i.updated_at, i.version
+    i.support_offered_on, i.resolved_on, (SELECT p.name FROM partners p WHERE p.id = i.partner_id) AS partner,
+    i.created_at, i.updated_at, i.version
 """
 
 GET_IMPEDIMENT = f"SELECT {_IMPEDIMENT_COLUMNS} FROM impediments i WHERE i.id = $1"
@@ -510,7 +497,7 @@ async def update_impediment(
 
 _BREAKTHROUGH_COLUMNS = """
     b.id, b.campaign_id, b.site_code, b.title, b.story, b.adaptation_id, b.adoption_id, b.celebrated_on,
-    b.created_at, b.updated_at, b.version
+    (SELECT p.name FROM partners p WHERE p.id = b.partner_id) AS partner, b.created_at, b.updated_at, b.version
 """
 
 GET_BREAKTHROUGH = f"SELECT {_BREAKTHROUGH_COLUMNS} FROM breakthroughs b WHERE b.id = $1"

@@ -108,6 +108,7 @@ async def _campaign_exists(conn: Connection, campaign_id: uuid.UUID) -> Campaign
     tags=["campaigns"],
     summary="Start a campaign",
     responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
+    opt={"scope": "admin"},
 )
 async def create_campaign(
     conn: NamedDependency[Connection],
@@ -115,7 +116,7 @@ async def create_campaign(
     principal: NamedDependency[Principal],
     data: JSONBodyOf[CampaignCreate, CAMPAIGN_EXAMPLE],
 ) -> Response[Campaign]:
-    """A time-bound aim on one measure, spreading some innovations; led by the caller's partner."""
+    """Admin only: a time-bound aim on one measure, spreading some innovations; led by `leadPartner` (default: the caller's)."""
     campaign, version = await service.create_campaign(conn, actor, principal, data)
     return created(campaign, f"/v1/campaigns/{campaign.id}", version)
 
@@ -190,7 +191,7 @@ async def update_campaign(
     data: JSONBodyOf[CampaignUpdate, Example(summary="Launch it", value={"status": "active"})],
     if_match: IfMatchHeader = None,
 ) -> Response[Campaign]:
-    """Partial update by the lead partner or an admin; honours If-Match. A closed campaign answers 409 (admins may reopen it)."""
+    """Partial update by the lead partner or an admin (only an admin changes the lead); honours If-Match. Closed: 409."""
     campaign, version = await service.update_campaign(conn, actor, principal, id, data, if_match)
     return Response(content=campaign, headers={"ETag": etag(version)})
 
@@ -233,7 +234,7 @@ async def put_commitment(
     data: JSONBodyOf[CommitmentIn, COMMITMENT_EXAMPLE],
     if_match: IfMatchHeader = None,
 ) -> Response[Commitment]:
-    """Create (201) or replace (200) the site's commitment: by the site's partner, the lead partner or an admin."""
+    """Create (201) or replace (200) a site's commitment: the lead partner (for any site), the site's partner or an admin."""
     commitment, version, was_created = await service.put_commitment(
         conn, actor, principal, id, siteCode.upper(), data, if_match
     )
@@ -425,7 +426,7 @@ async def create_breakthrough(
         ),
     ],
 ) -> Response[Breakthrough]:
-    """A committed site's idea worth spreading, optionally from one of its adaptations or adoptions."""
+    """A committed site's idea worth spreading (by its partner, the lead partner or an admin), optionally from an adaptation."""
     breakthrough, version = await service.create_breakthrough(conn, actor, principal, id, data)
     return created(breakthrough, f"/v1/breakthroughs/{breakthrough.id}", version)
 

@@ -198,6 +198,7 @@ class Impediment(ReadBase, frozen=True, omit_defaults=False):
     raised_on: dt.date
     support_offered_on: dt.date | None
     resolved_on: dt.date | None
+    partner: Annotated[str | None, Meta(description="The partner that reported it")]
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -232,6 +233,7 @@ class Breakthrough(ReadBase, frozen=True, omit_defaults=False):
     adaptation_id: uuid.UUID | None
     adoption_id: uuid.UUID | None
     celebrated_on: dt.date
+    partner: Annotated[str | None, Meta(description="The partner that wrote it")]
     created_at: dt.datetime
     updated_at: dt.datetime
 

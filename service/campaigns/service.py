@@ -7,11 +7,12 @@ checked here first and reported field by field (nothing is written then); the da
 enforces the structural ones again (constraint names mapped below), and refuses any write to
 a closed campaign (``campaigns_closed_read_only``).
 
-Who may write:
-- a campaign: anyone with ``write`` creates one (led by their own partner; only admins name
-  another lead); the lead partner or an admin edits it;
-- a commitment, an impediment, a breakthrough: the partner authorised for the site, the
-  campaign's lead partner, or an admin.
+Who may write (the site rule is :func:`service.authz.require_site_writer`):
+- a campaign: an admin creates one and names its lead (the caller's partner by default); the
+  lead partner or an admin edits it; only an admin changes the lead;
+- a commitment, an impediment, a breakthrough: a partner covering the site, the campaign's
+  lead partner (for any site: apportioning the aim is the lead's job), or an admin. Each
+  records the partner that wrote it, and impediments and breakthroughs show it.
 
 A closed campaign is read-only: every write answers 409, except an admin's PATCH that only
 reopens it (``{"status": "active"}`` or ``"planned"``).
@@ -27,6 +28,7 @@ import asyncpg
 import msgspec
 
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.campaigns import queries
 from service.campaigns.schemas import (
     Breakthrough,
@@ -138,18 +140,10 @@ def _is_lead_or_admin(principal: Principal, meta: dict[str, Any]) -> bool:
     return principal.is_admin or meta["lead_partner_id"] == principal.partner_id
 
 
-async def _require_site_writer(
-    conn: asyncpg.Connection, principal: Principal, meta: dict[str, Any], site_code: str
-) -> None:
-    """The site's partner, the campaign's lead partner or an admin."""
-    if _is_lead_or_admin(principal, meta):
-        return
-    if await queries.partner_covers(conn, principal.partner_id, site_code):
-        return
-    raise ForbiddenError(
-        f"partner '{principal.partner_name}' may not write for site {site_code} in this campaign: only the site's "
-        "partner, the campaign's lead partner or an administrator may"
-    )
+def check_lead_change(principal: Principal, current: uuid.UUID, proposed: uuid.UUID) -> None:
+    """The lead decides who apportions the aim, so only an admin names or changes it."""
+    if proposed != current and not principal.is_admin:
+        raise ForbiddenError("only an administrator may change a campaign's lead partner; leave leadPartner out")
 
 
 def _require_open(meta: dict[str, Any]) -> None:
@@ -257,8 +251,6 @@ async def _lead_partner(conn: asyncpg.Connection, principal: Principal, name: st
 async def create_campaign(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, data: CampaignCreate
 ) -> tuple[Campaign, int]:
-    if data.lead_partner not in (None, principal.partner_name) and not principal.is_admin:
-        raise ForbiddenError("only an administrator may make another partner the lead; leave leadPartner out")
     lead = await _lead_partner(conn, principal, data.lead_partner)
     shape = _Shape(
         innovation_ids=data.innovation_ids,
@@ -325,6 +317,7 @@ async def update_campaign(
                 )
             if "lead_partner" in changes:
                 changes["lead_partner_id"] = await _lead_partner(conn, principal, changes.pop("lead_partner"))
+                check_lead_change(principal, meta["lead_partner_id"], changes["lead_partner_id"])
             aim = changes.get("aim")
             shape = _Shape(
                 innovation_ids=changes.get("innovation_ids", list(meta["innovation_ids"])),
@@ -368,9 +361,7 @@ async def put_commitment(
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
-            if await queries.site_kind(conn, site_code) is None:
-                raise NotFoundError(f"no site has code '{site_code}'")
-            await _require_site_writer(conn, principal, meta, site_code)
+            await require_site_writer(conn, principal, site_code, lead_partner_id=meta["lead_partner_id"])
             _require_open(meta)
             await queries.lock_commitment(conn, campaign_id, site_code)
             current = await queries.get_commitment(conn, campaign_id, site_code)
@@ -431,11 +422,6 @@ async def put_commitment(
 # --- impediments -----------------------------------------------------------------------------
 
 
-async def _require_site(conn: asyncpg.Connection, site_code: str) -> None:
-    if await queries.site_kind(conn, site_code) is None:
-        raise InvalidInputError(f"no site has code '{site_code}'", field="siteCode")
-
-
 async def _require_committed(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> None:
     if await queries.covering_commitment(conn, campaign_id, site_code) is None:
         raise InvalidInputError(
@@ -451,8 +437,9 @@ async def create_impediment(
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
-            await _require_site(conn, data.site_code)
-            await _require_site_writer(conn, principal, meta, data.site_code)
+            await require_site_writer(
+                conn, principal, data.site_code, lead_partner_id=meta["lead_partner_id"], field="siteCode"
+            )
             _require_open(meta)
             await _require_committed(conn, campaign_id, data.site_code)
             raised_on = data.raised_on or dt.date.today()
@@ -522,7 +509,7 @@ async def update_impediment(
             if current is None:
                 raise NotFoundError(f"no impediment has id {impediment_id}")
             meta = await _meta(conn, current["campaign_id"])
-            await _require_site_writer(conn, principal, meta, current["site_code"])
+            await require_site_writer(conn, principal, current["site_code"], lead_partner_id=meta["lead_partner_id"])
             _require_open(meta)
             if not if_match_allows(expected, current["version"]):
                 raise PreconditionFailedError(
@@ -548,8 +535,9 @@ async def create_breakthrough(
     try:
         async with write_transaction(conn, actor):
             meta = await _meta(conn, campaign_id)
-            await _require_site(conn, data.site_code)
-            await _require_site_writer(conn, principal, meta, data.site_code)
+            await require_site_writer(
+                conn, principal, data.site_code, lead_partner_id=meta["lead_partner_id"], field="siteCode"
+            )
             _require_open(meta)
             await _require_committed(conn, campaign_id, data.site_code)
             errors: list[FieldError] = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from service.auth.schemas import Principal
 from service.changes import queries
 from service.changes.schemas import ChangePage
 from service.db import Connection
@@ -37,6 +39,12 @@ def page_of(request: Request[Any, Any, Any], items: list[Any], limit: int) -> Re
     last = items[-1].seq if items else None
     cursor = encode_cursor([last]) if len(items) == limit and last is not None else None
     return paged(request, ChangePage(items=items, next_cursor=cursor, last_seq=last), cursor)
+
+
+def viewer(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    """Whose private changes the caller may see: its partner's, or (an admin) everyone's."""
+    principal: Principal = request.scope["user"]
+    return None if principal.is_admin else principal.partner_id
 
 
 def start_seq(after: int | None, cursor: str | None) -> int:
@@ -72,8 +80,8 @@ async def list_changes(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response[ChangePage]:
-    """Every write in commit-safe order. Poll with `after` set to the last `seq` you saw; none is skipped or repeated."""
-    items = await queries.feed(conn, start_seq(after, cursor), entity, entity_id, limit)
+    """Every write in commit-safe order (submissions only to their partner, webhooks only to admins). Poll with `after`."""
+    items = await queries.feed(conn, start_seq(after, cursor), entity, entity_id, limit, viewer(request))
     return page_of(request, items, limit)
 
 
@@ -86,7 +94,7 @@ async def history_page(
     cursor: str | None,
 ) -> Response[ChangePage]:
     """One record's changes, oldest first (used by each resource's history endpoint)."""
-    items = await queries.history(conn, entity, entity_id, start_seq(None, cursor), limit)
+    items = await queries.history(conn, entity, entity_id, start_seq(None, cursor), limit, viewer(request))
     return page_of(request, items, limit)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -23,7 +23,6 @@ from service.errors import (
 )
 from service.innovations import queries
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationUpdate
-from service.sites.queries import existing_codes
 from service.types import if_match_versions
 
 
@@ -88,12 +87,6 @@ async def create_innovation(
     _check_components(data.core_components)
     if data.originated_on > dt.date.today():
         raise InvalidInputError("originatedOn cannot be in the future", field="originatedOn")
-    if not await existing_codes(conn, [data.origin_site_code]):
-        raise InvalidInputError(f"no site has code '{data.origin_site_code}'", field="originSiteCode")
-    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, data.origin_site_code):
-        raise ForbiddenError(
-            f"partner '{principal.partner_name}' is not authorised for the origin site {data.origin_site_code}"
-        )
     await _check_derivation(conn, data.derived_from_id, data.derived_from_adoption_id)
     values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
     values["core_components"] = msgspec.to_builtins(data.core_components)
@@ -103,6 +96,7 @@ async def create_innovation(
     values["is_demo"] = is_demo
     try:
         async with write_transaction(conn, actor):
+            await require_site_writer(conn, principal, data.origin_site_code, field="originSiteCode")
             if data.slug is None:
                 await queries.lock_slug(conn, slugify(data.title))
             values["slug"] = data.slug or await unique_slug(conn, data.title)

@@ -26,6 +26,13 @@ _MEASURE_COLUMNS = """
 
 GET_MEASURE = f"SELECT {_MEASURE_COLUMNS} FROM measures m WHERE m.code = $1"
 
+# What a change to a measure needs: the row, locked, and then whether anyone has observed it.
+# Two statements on purpose: the lock waits for any write of an observation in flight (its
+# foreign key holds a KEY SHARE lock on the measure), and only a statement started after that
+# wait sees the observation it committed; a subquery in the locking statement would not.
+MEASURE_FOR_UPDATE = GET_MEASURE + " FOR UPDATE"
+MEASURE_OBSERVED = "SELECT EXISTS (SELECT 1 FROM observations o WHERE o.measure_code = $1)"
+
 
 class MeasureRow(msgspec.Struct, frozen=True):
     measure: Measure
@@ -35,6 +42,14 @@ class MeasureRow(msgspec.Struct, frozen=True):
 
 def _measure_row(row: asyncpg.Record) -> MeasureRow:
     return MeasureRow(msgspec.convert(row, Measure), row["version"], row["created_by_partner_id"])
+
+
+async def measure_for_change(conn: asyncpg.Connection, code: str) -> tuple[MeasureRow, bool] | None:
+    """Inside a write transaction: the measure locked FOR UPDATE, and whether it has observations."""
+    row = await conn.fetchrow(MEASURE_FOR_UPDATE, code)
+    if row is None:
+        return None
+    return _measure_row(row), bool(await conn.fetchval(MEASURE_OBSERVED, code))
 
 
 async def get_measure(conn: asyncpg.Connection, code: str) -> MeasureRow | None:
@@ -120,7 +135,11 @@ async def update_measure(
     return _measure_row(row) if row else None
 
 
-MEASURES_META = "SELECT code, unit, improvement_direction FROM measures WHERE code = ANY($1::text[])"
+# FOR SHARE: a measure's unit and direction cannot change while observations of it are written
+# (they are fixed once it has any; see MEASURE_FOR_CHANGE).
+MEASURES_META = """
+SELECT code, unit, improvement_direction FROM measures WHERE code = ANY($1::text[]) ORDER BY code FOR SHARE
+"""
 
 
 async def measures_meta(conn: asyncpg.Connection, codes: list[str]) -> dict[str, tuple[str, str]]:

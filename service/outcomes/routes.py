@@ -110,6 +110,7 @@ async def list_measures(
     tags=["outcomes"],
     summary="Define a measure",
     responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    opt={"scope": "admin"},
 )
 async def create_measure(
     conn: NamedDependency[Connection],
@@ -131,7 +132,7 @@ async def create_measure(
         ),
     ],
 ) -> Response[Measure]:
-    """Define an outcome measure; its `code` is how observations and aims name it."""
+    """Admin only: define an outcome measure; its `code` is how every partner's observations and aims name it."""
     found = await service.create_measure(conn, actor, principal, data)
     return created(found.measure, f"/v1/measures/{found.measure.code}", found.version)
 
@@ -158,7 +159,7 @@ async def get_measure(
     operation_id="UpdateMeasure",
     tags=["outcomes"],
     summary="Update a measure",
-    responses=responses(400, 401, 403, 404, 412, 413, 415, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503),
 )
 async def update_measure(
     conn: NamedDependency[Connection],
@@ -168,7 +169,7 @@ async def update_measure(
     data: JSONBodyOf[MeasureUpdate, Example(summary="Name the source", value={"source": "NHS England"})],
     if_match: IfMatchHeader = None,
 ) -> Response[Measure]:
-    """Partial update (the code never changes); honours If-Match. The defining partner, or an admin."""
+    """Partial update by the defining partner or an admin; honours If-Match. Once observed, unit and direction are fixed (409)."""
     found = await service.update_measure(conn, actor, principal, code.upper(), data, if_match)
     return Response(content=found.measure, headers={"ETag": f'"{found.version}"'})
 

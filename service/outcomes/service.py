@@ -33,8 +33,8 @@ import asyncpg
 import msgspec
 
 from service.analysis.spc import DIRECTIONS, calculate_spc, exact_mean
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import require_site_writer
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -63,18 +63,6 @@ PERCENT_UNITS = frozenset({"%", "percent", "percentage", "per cent"})
 REL_TOL = 1e-3
 ABS_TOL = 5e-4
 RULE_ORDER = ("outside_limits", "trend", "two_of_three", "run")
-
-
-def _forbidden(principal: Principal, site_code: str) -> ForbiddenError:
-    return ForbiddenError(
-        f"partner '{principal.partner_name}' is not authorised for site {site_code}; "
-        "ask an administrator to add it (`spread partners create NAME --sites CODE`)"
-    )
-
-
-async def require_cover(conn: asyncpg.Connection, principal: Principal, site_code: str) -> None:
-    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, site_code):
-        raise _forbidden(principal, site_code)
 
 
 async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any]:
@@ -115,6 +103,21 @@ async def create_measure(
         raise _map_measure_error(exc) from exc
 
 
+FIXED_ONCE_OBSERVED = ("unit", "improvement_direction")
+
+
+def check_measure_change(principal: Principal, current: MeasureRow, observed: bool, changes: dict[str, Any]) -> None:
+    if not principal.is_admin and current.created_by_partner_id != principal.partner_id:
+        raise ForbiddenError("only the partner that defined this measure, or an admin, may change it")
+    fixed = [f for f in FIXED_ONCE_OBSERVED if f in changes and changes[f] != getattr(current.measure, f)]
+    if observed and fixed:
+        names = " and ".join("improvementDirection" if f == "improvement_direction" else f for f in fixed)
+        raise ConflictError(
+            f"measure {current.measure.code} already has observations, so its {names} cannot change: that would "
+            "re-judge every partner's data; define a new measure instead"
+        )
+
+
 async def update_measure(
     conn: asyncpg.Connection,
     actor: Actor,
@@ -124,16 +127,16 @@ async def update_measure(
     if_match: str | None,
 ) -> MeasureRow:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    current = await queries.get_measure(conn, code)
-    if current is None:
-        raise NotFoundError(f"no measure has code '{code}'")
-    if not principal.is_admin and current.created_by_partner_id != principal.partner_id:
-        raise ForbiddenError("only the partner that defined this measure, or an admin, may change it")
-    if "innovation_id" in changes:
-        await _check_innovation(conn, changes["innovation_id"])
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
+            found = await queries.measure_for_change(conn, code)
+            if found is None:
+                raise NotFoundError(f"no measure has code '{code}'")
+            current, observed = found
+            check_measure_change(principal, current, observed, changes)
+            if "innovation_id" in changes:
+                await _check_innovation(conn, changes["innovation_id"])
             updated = await queries.update_measure(conn, code, changes, expected)
     except asyncpg.PostgresError as exc:
         raise _map_measure_error(exc) from exc
@@ -237,12 +240,12 @@ async def write_observations(
     items: list[ObservationIn],
 ) -> ObservationsWritten:
     """Upsert a batch of observations for one adoption, in one statement, all or nothing."""
-    adoption = await _adoption(conn, adoption_id)
-    await require_cover(conn, principal, adoption["site_code"])
-    measures = await queries.measures_meta(conn, sorted({o.measure_code for o in items}))
-    _raise_if(check_observations(items, measures, dt.date.today()))
     try:
         async with write_transaction(conn, actor):
+            adoption = await _adoption(conn, adoption_id)
+            await require_site_writer(conn, principal, adoption["site_code"])
+            measures = await queries.measures_meta(conn, sorted({o.measure_code for o in items}))
+            _raise_if(check_observations(items, measures, dt.date.today()))
             written = await queries.upsert_observations(conn, adoption_id, items, principal.partner_id)
     except asyncpg.ForeignKeyViolationError as exc:  # a measure deleted meanwhile
         raise InvalidInputError("a measure named in the batch does not exist", field="measureCode") from exc
@@ -311,29 +314,32 @@ def judge_aim(row: AimRow) -> AdoptionAim:
     )
 
 
-async def create_aim(
-    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdoptionAimCreate
-) -> AdoptionAim:
-    adoption = await _adoption(conn, adoption_id)
-    await require_cover(conn, principal, adoption["site_code"])
+def _aim_errors(data: AdoptionAimCreate, measure_exists: bool, started_on: dt.date) -> list[FieldError]:
     errors: list[FieldError] = []
-    if await queries.get_measure(conn, data.measure_code) is None:
+    if not measure_exists:
         errors.append(FieldError(field="measureCode", detail=f"no measure has code '{data.measure_code}'"))
-    if data.due_on <= adoption["started_on"]:
-        errors.append(
-            FieldError(field="dueOn", detail=f"dueOn must come after the adoption's start ({adoption['started_on']})")
-        )
+    if data.due_on <= started_on:
+        errors.append(FieldError(field="dueOn", detail=f"dueOn must come after the adoption's start ({started_on})"))
     starts = [p.period_start for p in data.trajectory]
     for i, p in enumerate(data.trajectory):
         if starts.index(p.period_start) != i:
             errors.append(FieldError(field=f"trajectory[{i}].periodStart", detail="the same periodStart twice"))
         if p.period_start > data.due_on:
             errors.append(FieldError(field=f"trajectory[{i}].periodStart", detail="after the aim's dueOn"))
-    _raise_if(errors)
+    return errors
+
+
+async def create_aim(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdoptionAimCreate
+) -> AdoptionAim:
     values = msgspec.structs.asdict(data)
     values["trajectory"] = msgspec.to_builtins(sorted(data.trajectory, key=lambda p: p.period_start))
     try:
         async with write_transaction(conn, actor):
+            adoption = await _adoption(conn, adoption_id)
+            await require_site_writer(conn, principal, adoption["site_code"])
+            measure = await queries.get_measure(conn, data.measure_code)
+            _raise_if(_aim_errors(data, measure is not None, adoption["started_on"]))
             inserted = await queries.insert_aim(conn, adoption_id, values, principal.partner_id)
     except asyncpg.ForeignKeyViolationError as exc:
         raise InvalidInputError(f"no measure has code '{data.measure_code}'", field="measureCode") from exc

@@ -120,6 +120,7 @@ async def list_sites(
 async def create_site(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
+    principal: NamedDependency[Principal],
     data: JSONBodyOf[
         SiteCreate,
         Example(
@@ -128,8 +129,8 @@ async def create_site(
         ),
     ],
 ) -> Response[Site]:
-    """Add a site: an NHS organisation by ODS code, or a non-NHS partner (`kind: other`, code issued if absent)."""
-    site, version = await service.create_site(conn, actor, data)
+    """Add a site: an NHS organisation by ODS code (admin), or a non-NHS partner (`kind: other`, code issued if absent)."""
+    site, version = await service.create_site(conn, actor, principal, data)
     return created(site, f"/v1/sites/{site.code}", version)
 
 
@@ -167,7 +168,7 @@ async def update_site(
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Site]:
-    """Partial update (absent fields untouched); honours If-Match. Admins, or partners authorised for the site."""
+    """Partial update (absent fields untouched); honours If-Match. Moving a site needs admin; its partner edits the rest."""
     site, version = await service.update_site(conn, actor, principal, code.upper(), data, if_match)
     return Response(content=site, headers={"ETag": f'"{version}"'})
 

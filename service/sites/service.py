@@ -1,4 +1,10 @@
-"""Writing sites: validate codes by kind, check references, record who changed what."""
+"""Writing sites: validate codes by kind, check references, record who changed what.
+
+Who may (rules in :mod:`service.authz`): an admin adds NHS sites and moves any site (parent,
+ICB, region, successor: the hierarchy partners' rights come from); a partner adds ``kind:
+other`` sites, placed only under sites it covers, and covers them from then on; a covering
+partner edits a site's name, postcode, coordinates and status.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,20 @@ import re
 import asyncpg
 import msgspec
 
-from service.auth.queries import partner_covers
 from service.auth.schemas import Principal
+from service.authz import (
+    PLACEMENT_FIELDS,
+    SiteAccess,
+    check_new_placement,
+    check_placement,
+    check_site_creator,
+    grant_site,
+    no_such_site,
+    require_site_writer,
+    site_access,
+)
 from service.db import Actor, write_transaction
-from service.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from service.errors import ConflictError, InvalidInputError, PreconditionFailedError
 from service.sites import queries
 from service.sites.schemas import Site, SiteCreate, SiteUpdate
 from service.types import if_match_versions
@@ -33,14 +49,34 @@ def check_code(code: str, kind: str) -> None:
 
 
 async def _check_references(conn: asyncpg.Connection, values: dict[str, object]) -> None:
-    refs = {f: values[f] for f in ("parent_code", "region_code", "icb_code", "successor_code") if values.get(f)}
+    refs = _references_in(values)
     if not refs:
         return
-    found = await queries.existing_codes(conn, [str(v) for v in refs.values()])
+    found = await queries.existing_codes(conn, list(refs.values()))
     for field, code in refs.items():
         if code not in found:
-            camel = "".join(w if i == 0 else w.title() for i, w in enumerate(field.split("_")))
-            raise InvalidInputError(f"no site has code '{code}'", field=camel)
+            raise no_such_site(code, _camel(field))
+
+
+def _references_in(values: dict[str, object]) -> dict[str, str]:
+    return {f: str(values[f]) for f in PLACEMENT_FIELDS if values.get(f)}
+
+
+def _camel(field: str) -> str:
+    return "".join(w if i == 0 else w.title() for i, w in enumerate(field.split("_")))
+
+
+async def _lock_references(
+    conn: asyncpg.Connection, principal: Principal, values: dict[str, object]
+) -> dict[str, SiteAccess]:
+    """The sites a new site names (parent, ICB, region, successor), locked FOR SHARE."""
+    found: dict[str, SiteAccess] = {}
+    for field, code in _references_in(values).items():
+        site = await site_access(conn, principal.partner_id, code)
+        if site is None:
+            raise no_such_site(code, _camel(field))
+        found[field] = site
+    return found
 
 
 def _map_db_error(exc: asyncpg.PostgresError) -> Exception:
@@ -59,7 +95,11 @@ def _map_db_error(exc: asyncpg.PostgresError) -> Exception:
     return exc
 
 
-async def create_site(conn: asyncpg.Connection, actor: Actor, data: SiteCreate) -> tuple[Site, int]:
+async def create_site(
+    conn: asyncpg.Connection, actor: Actor, principal: Principal, data: SiteCreate
+) -> tuple[Site, int]:
+    """NHS kinds need admin; a partner's ``kind: other`` site is granted to it in the same transaction."""
+    check_site_creator(principal, data.kind)
     values = msgspec.structs.asdict(data)
     if values["code"] is None:
         if data.kind != "other":
@@ -68,10 +108,13 @@ async def create_site(conn: asyncpg.Connection, actor: Actor, data: SiteCreate) 
     check_code(str(values["code"]), data.kind)
     if (data.latitude is None) != (data.longitude is None):
         raise InvalidInputError("give both latitude and longitude, or neither", field="latitude")
-    await _check_references(conn, values)
     try:
         async with write_transaction(conn, actor):
-            return await queries.insert_site(conn, values)
+            check_new_placement(principal, await _lock_references(conn, principal, values))
+            site, version = await queries.insert_site(conn, values)
+            if not principal.is_admin:
+                await grant_site(conn, principal.partner_id, site.code)
+            return site, version
     except asyncpg.PostgresError as exc:
         raise _map_db_error(exc) from exc
 
@@ -84,27 +127,19 @@ async def update_site(
     data: SiteUpdate,
     if_match: str | None,
 ) -> tuple[Site, int]:
+    """Descriptive fields: a covering partner or an admin; where the site sits: an admin only."""
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    current = await queries.get_site(conn, code)
-    if current is None:
-        raise NotFoundError(f"no site has code '{code}'")
-    if not principal.is_admin and not await partner_covers(conn, principal.partner_id, code):
-        raise ForbiddenError(
-            f"partner '{principal.partner_name}' is not authorised for site {code}; ask an administrator to add it"
-        )
     if changes.get("successor_code") == code or changes.get("parent_code") == code:
         raise InvalidInputError("a site cannot be its own parent or successor", field="parentCode")
-    await _check_references(conn, changes)
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
+            current = await require_site_writer(conn, principal, code, for_update=True)
+            check_placement(principal, current, changes)
+            await _check_references(conn, changes)
             updated = await queries.update_site(conn, code, changes, expected)
     except asyncpg.PostgresError as exc:
         raise _map_db_error(exc) from exc
     if updated is None:
-        from service.errors import PreconditionFailedError
-
-        raise PreconditionFailedError(
-            f'site {code} has changed since you read it (ETag "{current[1]}"); GET it again and retry'
-        )
+        raise PreconditionFailedError(f"site {code} has changed since you read it; GET it again and retry")
     return updated

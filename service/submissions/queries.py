@@ -149,22 +149,6 @@ async def lock_innovations(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> No
     await conn.fetchval(LOCK_INNOVATIONS, sorted(ids))
 
 
-SITES_COVERED = """
-SELECT u.code, s.code IS NOT NULL AS known,
-       s.code IS NOT NULL AND ($2::uuid IS NULL OR spread_partner_covers($2, u.code)) AS covered
-FROM unnest($1::text[]) AS u(code)
-LEFT JOIN sites s ON s.code = u.code
-"""
-
-
-async def sites_covered(
-    conn: asyncpg.Connection, codes: list[str], partner_id: uuid.UUID | None
-) -> tuple[set[str], set[str]]:
-    """(codes that are sites, codes the partner may write for); partner None means an admin."""
-    rows = await conn.fetch(SITES_COVERED, codes, partner_id)
-    return {r["code"] for r in rows if r["known"]}, {r["code"] for r in rows if r["covered"]}
-
-
 class ExistingAdoption(NamedTuple):
     id: uuid.UUID
     innovation_id: uuid.UUID

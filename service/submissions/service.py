@@ -30,6 +30,7 @@ from service.adaptations.queries import FIELDS as ADAPTATION_FIELDS
 from service.adaptations.service import check_component_keys
 from service.adoptions.service import map_db_error
 from service.auth.schemas import Principal
+from service.authz import not_site_writer, sites_writable
 from service.db import Actor, write_transaction
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.outcomes import queries as outcome_queries
@@ -181,20 +182,14 @@ async def _process(
     # Sites and authorisation.
     codes = {r.report.site_code for r in readable if r.report}
     codes |= {lf.site_code for r in readable if r.report for lf in r.report.learned_from}
-    known, covered = await queries.sites_covered(
-        conn, sorted(codes), None if principal.is_admin else principal.partner_id
-    )
+    known, covered = await sites_writable(conn, principal, sorted(codes))
     for r in readable:
         rep = r.report
         assert rep is not None
         if rep.site_code not in known:
             r.fail("siteCode", f"no site has code '{rep.site_code}'")
         elif rep.site_code not in covered:
-            r.fail(
-                "siteCode",
-                f"partner '{principal.partner_name}' is not authorised for site {rep.site_code}; "
-                "ask an administrator to add it (`spread partners create NAME --sites CODE`)",
-            )
+            r.fail("siteCode", not_site_writer(principal, rep.site_code))
         for i, lf in enumerate(rep.learned_from):
             if lf.site_code not in known:
                 r.fail(f"learnedFrom[{i}].siteCode", f"no site has code '{lf.site_code}'")
@@ -264,7 +259,11 @@ async def _process(
             r.status = "created"
         else:
             external_id = None
-            if rep.external_id is not None and t.external_id is None:
+            own = principal.is_admin or t.partner_id == principal.partner_id
+            if rep.external_id is not None and not own:
+                # another partner's reference: neither set nor shown (issue 12)
+                r.warnings.append("externalId not set: only the partner that recorded this adoption may set it")
+            elif rep.external_id is not None and t.external_id is None:
                 if (t.partner_id, inn.id, rep.external_id) in reg.external_taken:
                     r.warnings.append(f"externalId '{rep.external_id}' is taken by another adoption; not set")
                 else:

@@ -24,8 +24,9 @@ async def test_create_read_list_update(client: httpx.AsyncClient, make_key: KeyM
         innovations[:2],
         milestones=[{"on": "2024-04-01", "target": 300}, {"on": "2024-08-01", "target": 800}],
         status="planned",
+        leadPartner="North West HIN",
     )
-    r = await client.post("/v1/campaigns", json=body, headers=lead)
+    r = await client.post("/v1/campaigns", json=body, headers=admin)
     assert r.status_code == 201, r.text
     campaign = r.json()
     assert r.headers["location"] == f"/v1/campaigns/{campaign['id']}"
@@ -168,7 +169,7 @@ async def test_who_may_write(client: httpx.AsyncClient, make_key: KeyMaker, inno
     # Commitments: the site's partner (RXN is under QE1), the lead partner or an admin.
     assert (await commit(client, lancashire, campaign["id"], "RXN", 100)).status_code == 201
     r = await commit(client, london, campaign["id"], "RXN", 200)
-    assert r.status_code == 403 and "site's partner" in r.json()["detail"]
+    assert r.status_code == 403 and "not authorised for site RXN, nor does it lead" in r.json()["detail"]
     assert (await commit(client, london, campaign["id"], "RQM", 100)).status_code == 201
     assert (await commit(client, lead, campaign["id"], "R0A", 100)).status_code == 201
     assert (await commit(client, admin, campaign["id"], "RW6", 100)).status_code == 201
@@ -205,7 +206,7 @@ async def test_closed_campaign_is_read_only(
     client: httpx.AsyncClient, make_key: KeyMaker, innovations, admin, conn
 ) -> None:
     lead = await make_key("read,write", partner="Lead HIN", sites=["RXN"])
-    campaign = await make_campaign(client, lead, innovations)
+    campaign = await make_campaign(client, admin, innovations, leadPartner="Lead HIN")
     url = f"/v1/campaigns/{campaign['id']}"
     assert (await commit(client, lead, campaign["id"], "RXN", 100)).status_code == 201
     r = await client.post(

@@ -19,7 +19,8 @@ BODY = {
 
 
 async def test_create_get_list_patch(client: httpx.AsyncClient, make_key: KeyMaker, conn) -> None:
-    writer = await make_key("read,write", partner="Measure maker")
+    # Measure codes are national: an admin of the defining partner defines them.
+    writer = await make_key("read,write,admin", partner="Measure maker")
     r = await client.post("/v1/measures", json=BODY, headers=writer)
     assert r.status_code == 201, r.text
     m = r.json()
@@ -88,7 +89,7 @@ async def test_create_get_list_patch(client: httpx.AsyncClient, make_key: KeyMak
 
 
 async def test_measure_rules(client: httpx.AsyncClient, make_key: KeyMaker, admin, reader) -> None:
-    writer = await make_key("read,write", partner="Measure maker")
+    writer = await make_key("read,write,admin", partner="Measure maker")
     other = await make_key("read,write", partner="Someone else")
     r = await client.post("/v1/measures", json={**BODY, "code": "ae-4hr"}, headers=writer)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "code"
@@ -102,6 +103,8 @@ async def test_measure_rules(client: httpx.AsyncClient, make_key: KeyMaker, admi
     assert r.status_code == 422
     r = await client.post("/v1/measures", json=BODY, headers=reader)
     assert r.status_code == 403
+    r = await client.post("/v1/measures", json=BODY, headers=other)
+    assert r.status_code == 403 and "'admin' scope" in r.json()["detail"]
 
     assert (await client.post("/v1/measures", json=BODY, headers=writer)).status_code == 201
     r = await client.patch("/v1/measures/AE_4HR", json={"name": "Renamed"}, headers=other)
