@@ -390,7 +390,15 @@ async def world(template_dsn: str) -> AsyncIterator[World]:
             "reader": await _key(conn, "read", "Reader"),
             "partner": await _key(conn, "read,write", "Elsewhere HIN", [ELSEWHERE_SITE]),
         }
-        async with running_app(settings_for(dsn, max_body_bytes=MAX_BODY)) as client:
+        async with running_app(
+            settings_for(
+                dsn,
+                max_body_bytes=MAX_BODY,
+                secret_key=bytes(32),  # webhooks need one
+                rate_limit_per_minute=0,  # hundreds of refusals from one address in a minute
+                rate_limit_failures_per_minute=0,
+            )
+        ) as client:
             w = World(client=client, conn=conn, **keys)
             await _seed(w)
             yield w
