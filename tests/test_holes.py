@@ -57,10 +57,14 @@ async def test_cursor_beyond_the_databases_integers_is_422(client: httpx.AsyncCl
     assert r.json()["errors"][0]["field"] == "cursor"
 
 
-async def test_control_characters_stay_inside_mermaid_comment_and_label(client: httpx.AsyncClient, admin) -> None:
-    inn = await make_innovation(client, admin, title="Wards\nflowchart LR\r\n    x[evil]\u2028y\x85z")
-    r = await client.patch("/v1/sites/RXN", json={"name": "Royal Preston\n    click n1 evil"}, headers=admin)
-    assert r.status_code == 200, r.text
+async def test_control_characters_stay_inside_mermaid_comment_and_label(client: httpx.AsyncClient, admin, conn) -> None:
+    # The API refuses control characters in titles and names (422), so older or imported rows
+    # are the way such text reaches the renderer: written here straight into the database.
+    inn = await make_innovation(client, admin, title="Wards")
+    await conn.execute(
+        "UPDATE innovations SET title = $1 WHERE id = $2", "Wards\nflowchart LR\r\n    x[evil]\u2028y\x85z", inn["id"]
+    )
+    await conn.execute("UPDATE sites SET name = $1 WHERE code = 'RXN'", "Royal Preston\n    click n1 evil")
     r = await client.get(f"/v1/innovations/{inn['id']}/lineage?format=mermaid", headers=admin)
     assert r.status_code == 200, r.text
     lines = r.text.splitlines()
@@ -82,8 +86,8 @@ async def test_control_characters_stay_inside_mermaid_comment_and_label(client: 
         ('W/"1", "7"', 412),
         ('"01"', 412),  # strong comparison: character for character
         ('"2"', 412),
-        ("1", 412),  # not an entity tag
-        ('"abc"', 412),
+        ("1", 422),  # not an entity tag: refused by the header's declared pattern
+        ('"abc"', 422),
     ],
 )
 async def test_if_match_is_strong_and_reads_every_tag(
