@@ -113,7 +113,9 @@ class Timer:
         self.spent: dict[str, float] = defaultdict(float)
 
     def wrap(self, name: str) -> None:
-        original = getattr(queries, name)
+        original = getattr(queries, name, None)
+        if original is None:
+            return
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()

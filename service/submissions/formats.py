@@ -18,6 +18,7 @@ than as an unreadable cell.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -72,6 +73,11 @@ class RowInput:
     report: Report | None
     errors: list[FieldError] = field(default_factory=list)
     external_id: str | None = None
+
+
+def fingerprint(mode: str, media_type: str, body: bytes) -> bytes:
+    """What an Idempotency-Key remembers of a batch: its mode, format and exact bytes."""
+    return hashlib.sha256(f"{mode}\n{media_type}\n".encode() + body).digest()
 
 
 def too_many(count: int, max_mb: float) -> PayloadTooLargeError:

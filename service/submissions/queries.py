@@ -1,25 +1,27 @@
 """SQL for submissions: set-based look-ups for a whole batch and ``unnest`` writes.
 
 Every statement here takes arrays, so a batch of 10,000 rows costs a handful of round trips.
-Records never leave this module: look-ups return plain tuples and dicts.
+Records never leave this module: look-ups return frozen Structs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, NamedTuple
+from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
 from service.adaptations.queries import FIELDS as ADAPTATION_FIELDS
+from service.submissions.plans import AdoptionChange, LinkChange, NewAdaptation, NewAdoption, NewLink
 
 # --- idempotency keys ------------------------------------------------------------------------
 
 KEY_TTL = "24 hours"
 
 
-class StoredKey(NamedTuple):
+class StoredKey(msgspec.Struct, frozen=True):
     body_hash: bytes
     submission_id: uuid.UUID
 
@@ -78,20 +80,36 @@ INSERT INTO submission_results (submission_id, result) SELECT id, $10 FROM submi
 """
 
 
-async def insert_submission(conn: asyncpg.Connection, v: dict[str, Any]) -> None:
+class StoredSubmission(msgspec.Struct, frozen=True, kw_only=True):
+    """A batch's answer as stored, with who sent it (``result`` is the Submission's JSON)."""
+
+    id: uuid.UUID
+    partner_id: uuid.UUID | None
+    key_id: uuid.UUID | None
+    mode: str
+    row_count: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    result: object
+    created_at: dt.datetime
+
+
+async def insert_submission(conn: asyncpg.Connection, s: StoredSubmission) -> None:
     await conn.execute(
         INSERT_SUBMISSION,
-        v["id"],
-        v["partner_id"],
-        v["key_id"],
-        v["mode"],
-        v["row_count"],
-        v["created"],
-        v["updated"],
-        v["unchanged"],
-        v["rejected"],
-        v["result"],
-        v["created_at"],
+        s.id,
+        s.partner_id,
+        s.key_id,
+        s.mode,
+        s.row_count,
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.rejected,
+        s.result,
+        s.created_at,
     )
 
 
@@ -100,22 +118,32 @@ SELECT s.partner_id, r.result FROM submissions s JOIN submission_results r ON r.
 """
 
 
-async def get_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> tuple[uuid.UUID, Any] | None:
+class SubmissionOwner(msgspec.Struct, frozen=True):
+    partner_id: uuid.UUID | None
+    result: object
+
+
+async def get_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> SubmissionOwner | None:
     row = await conn.fetchrow(GET_SUBMISSION, submission_id)
-    return (row["partner_id"], row["result"]) if row else None
+    return SubmissionOwner(row["partner_id"], row["result"]) if row else None
 
 
 # --- batch look-ups -------------------------------------------------------------------------
 
+# FOR SHARE, in id order: the innovations' core components cannot change (an innovation PATCH
+# locks it FOR NO KEY UPDATE) until the adaptations that name them have committed, as for the
+# single-record adaptation routes (``adaptations.queries.ADOPTION_CONTEXT``).
 RESOLVE_INNOVATIONS = """
 SELECT i.id, i.slug,
        coalesce((SELECT array_agg(c ->> 'key') FROM jsonb_array_elements(i.core_components) c), '{}') AS component_keys
 FROM innovations i
 WHERE i.id = ANY($1::uuid[]) OR i.slug = ANY($2::text[])
+ORDER BY i.id
+FOR SHARE OF i
 """
 
 
-class InnovationInfo(NamedTuple):
+class InnovationInfo(msgspec.Struct, frozen=True):
     id: uuid.UUID
     slug: str
     component_keys: frozenset[str]
@@ -149,7 +177,7 @@ async def lock_innovations(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> No
     await conn.fetchval(LOCK_INNOVATIONS, sorted(ids))
 
 
-class ExistingAdoption(NamedTuple):
+class ExistingAdoption(msgspec.Struct, frozen=True):
     id: uuid.UUID
     innovation_id: uuid.UUID
     site_code: str
@@ -175,7 +203,7 @@ async def adoptions_of(conn: asyncpg.Connection, innovation_ids: list[uuid.UUID]
     return [ExistingAdoption(*r) for r in await conn.fetch(ADOPTIONS_OF, innovation_ids)]
 
 
-class ExistingLink(NamedTuple):
+class ExistingLink(msgspec.Struct, frozen=True):
     id: uuid.UUID
     adoption_id: uuid.UUID
     source_adoption_id: uuid.UUID
@@ -211,11 +239,21 @@ SELECT adoption_id, {", ".join(ADAPTATION_FIELDS)} FROM adaptations WHERE adopti
 """
 
 
-async def adaptations_of(conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
-    """(adoption_id, *ADAPTATION_FIELDS) of each existing adaptation of these adoptions."""
+class ExistingAdaptation(msgspec.Struct, frozen=True):
+    """An adaptation already recorded: its adoption and its fields (ADAPTATION_FIELDS order, lists as tuples)."""
+
+    adoption_id: uuid.UUID
+    key: tuple[object, ...]
+
+
+async def adaptations_of(conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]) -> list[ExistingAdaptation]:
     if not adoption_ids:
         return []
-    return [tuple(r) for r in await conn.fetch(ADAPTATIONS_OF, adoption_ids)]
+    rows = await conn.fetch(ADAPTATIONS_OF, adoption_ids)
+    return [
+        ExistingAdaptation(r["adoption_id"], tuple(tuple(v) if isinstance(v, list) else v for v in tuple(r)[1:]))
+        for r in rows
+    ]
 
 
 # --- bulk writes ----------------------------------------------------------------------------
@@ -229,10 +267,20 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::date[], $6::text
 """
 
 
-async def insert_adoptions(conn: asyncpg.Connection, columns: list[list[Any]], partner_id: uuid.UUID) -> None:
-    """columns: id, innovation_id, site_code, stage, started_on, notes, discontinued_reason, external_id."""
-    if columns[0]:
-        await conn.execute(INSERT_ADOPTIONS, *columns, partner_id)
+async def insert_adoptions(conn: asyncpg.Connection, creates: Sequence[NewAdoption], partner_id: uuid.UUID) -> None:
+    if creates:
+        await conn.execute(
+            INSERT_ADOPTIONS,
+            [c.id for c in creates],
+            [c.innovation_id for c in creates],
+            [c.site_code for c in creates],
+            [c.stage for c in creates],
+            [c.started_on for c in creates],
+            [c.notes for c in creates],
+            [c.discontinued_reason for c in creates],
+            [c.external_id for c in creates],
+            partner_id,
+        )
 
 
 UPDATE_ADOPTIONS = """
@@ -246,10 +294,18 @@ WHERE a.id = u.id
 """
 
 
-async def update_adoptions(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
-    """columns: id, stage, started_on, notes (NULL keeps), discontinued_reason, external_id (NULL keeps)."""
-    if columns[0]:
-        await conn.execute(UPDATE_ADOPTIONS, *columns)
+async def update_adoptions(conn: asyncpg.Connection, changes: Sequence[AdoptionChange]) -> None:
+    """notes and external_id None keep the stored values."""
+    if changes:
+        await conn.execute(
+            UPDATE_ADOPTIONS,
+            [c.id for c in changes],
+            [c.stage for c in changes],
+            [c.started_on for c in changes],
+            [c.notes for c in changes],
+            [c.discontinued_reason for c in changes],
+            [c.external_id for c in changes],
+        )
 
 
 INSERT_LINKS = """
@@ -258,10 +314,15 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[])
 """
 
 
-async def insert_links(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
-    """columns: adoption_id, source_adoption_id, channel, learned_on."""
-    if columns[0]:
-        await conn.execute(INSERT_LINKS, *columns)
+async def insert_links(conn: asyncpg.Connection, links: Sequence[NewLink]) -> None:
+    if links:
+        await conn.execute(
+            INSERT_LINKS,
+            [link.adoption_id for link in links],
+            [link.source_adoption_id for link in links],
+            [link.channel for link in links],
+            [link.learned_on for link in links],
+        )
 
 
 UPDATE_LINKS = """
@@ -271,10 +332,14 @@ WHERE s.id = u.id
 """
 
 
-async def update_links(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
-    """columns: link id, channel, learned_on."""
-    if columns[0]:
-        await conn.execute(UPDATE_LINKS, *columns)
+async def update_links(conn: asyncpg.Connection, changes: Sequence[LinkChange]) -> None:
+    if changes:
+        await conn.execute(
+            UPDATE_LINKS,
+            [c.id for c in changes],
+            [c.channel for c in changes],
+            [c.learned_on for c in changes],
+        )
 
 
 # Adaptations carry text[] columns, which unnest cannot take ragged; one jsonb array of
@@ -295,7 +360,11 @@ FROM jsonb_to_recordset($1::jsonb) AS x(adoption_id uuid, innovation_id uuid,
 """
 
 
-async def insert_adaptations(conn: asyncpg.Connection, items: list[dict[str, Any]], partner_id: uuid.UUID) -> None:
-    """items: dicts with adoption_id, innovation_id and every ADAPTATION_FIELDS key (snake_case)."""
+async def insert_adaptations(conn: asyncpg.Connection, items: Sequence[NewAdaptation], partner_id: uuid.UUID) -> None:
     if items:
-        await conn.execute(INSERT_ADAPTATIONS, items, partner_id)
+        records = [
+            {"adoption_id": a.adoption_id, "innovation_id": a.innovation_id}
+            | {f: getattr(a.adaptation, f) for f in ADAPTATION_FIELDS}
+            for a in items
+        ]
+        await conn.execute(INSERT_ADAPTATIONS, records, partner_id)

@@ -127,7 +127,8 @@ class _SubmissionOperation(Operation):
     responses={
         200: ResponseSpec(
             data_container=Submission,
-            description="An idempotent replay: the answer stored for this Idempotency-Key (nothing written again).",
+            description="An idempotent replay: the answer stored for this Idempotency-Key (nothing written again); "
+            "or the report of a dry run (`dryRun=true`, nothing written).",
         ),
         **responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
     },
@@ -143,6 +144,19 @@ async def create_submission(
         Mode,
         QueryParameter(description="atomic: all rows or none (422 if any is bad); partial: write the valid rows"),
     ] = "atomic",
+    dry_run: Annotated[
+        bool,
+        QueryParameter(
+            name="dryRun",
+            description=(
+                "Try the batch without writing it: every check runs (the database's too) and the answer is the "
+                "same per-row report (created, updated, unchanged or rejected, and why), status 200 with "
+                "`dryRun: true`, even in atomic mode with rejected rows. Nothing is written: no adoption, no "
+                "change-log entry (so no webhook delivery), no stored submission, and the Idempotency-Key is "
+                "neither looked up nor used."
+            ),
+        ),
+    ] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Submission]:
     """Create or update adoptions in bulk (upsert by site or externalId), with learned-from links and adaptations."""
@@ -158,10 +172,25 @@ async def create_submission(
     media_type = request.headers.get("content-type", formats.JSON).split(";")[0].strip().lower()
     if media_type not in formats.MEDIA_TYPES:
         media_type = formats.JSON  # a +json type, which the middleware let through
+    fingerprint = formats.fingerprint(mode, media_type, body)
+    key = None if dry_run else idempotency_key
     async with request_connection(request) as conn:  # only after the (possibly slow) upload
-        answer, replayed = await service.submit(conn, actor, principal, body, media_type, mode, idempotency_key, max_mb)
+        if key is not None:
+            stored = await service.stored_answer(conn, principal, key, fingerprint)
+            if stored is not None:
+                return Response(content=stored, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+        batch = service.Batch(
+            rows=formats.read_body(body, media_type, max_mb),
+            mode=mode,
+            fingerprint=fingerprint,
+            idempotency_key=key,
+            dry_run=dry_run,
+        )
+        answer, replayed = await service.submit(conn, actor, principal, batch)
     if replayed:
         return Response(content=answer, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+    if dry_run:
+        return Response(content=answer, status_code=HTTP_200_OK)
     return Response(content=answer, status_code=HTTP_201_CREATED, headers={"Location": f"/v1/submissions/{answer.id}"})
 
 

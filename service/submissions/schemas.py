@@ -90,3 +90,10 @@ class Submission(ReadBase, frozen=True):
     summary: Summary
     rows: list[RowResult]
     created_at: dt.datetime
+    dry_run: Annotated[
+        bool,
+        Meta(
+            description="true when this is the report of a dry run (`dryRun=true`): nothing was written, the id "
+            "names no stored submission, and no Idempotency-Key was used."
+        ),
+    ] = False
