@@ -12,6 +12,11 @@ the wall time of the bulk statements; ``--profile`` adds the time spent in each 
 (the triggers), from ``pg_stat_user_functions``.
 
     python bench/submissions.py [--rows 10000] [--innovations 20] [--seed 7] [--keep] [--profile]
+
+``--fresh`` measures a partner's first load into a fresh registry instead: no reference sites,
+10,000 sites of kind ``other``, one innovation, and one 9,999-row JSON batch in which every row
+learns from an earlier row of the same batch (a tree 9 generations deep, three learners per
+adoption), so every table the batch writes starts empty.
 """
 
 from __future__ import annotations
@@ -151,6 +156,70 @@ async def profile(conn: asyncpg.Connection, show: bool = True) -> None:
         print("      " + line)
 
 
+def fresh_rows(slug: str, sites: list[str]) -> list[dict[str, Any]]:
+    """Row k (site k, k >= 1) learns from site (k - 1) // 3: site 0 is the origin, depth 9 at 10,000."""
+    start = {0: dt.date(2019, 1, 1)}
+    out: list[dict[str, Any]] = []
+    for k in range(1, len(sites)):
+        parent = (k - 1) // 3
+        start[k] = start[parent] + dt.timedelta(days=30 + k % 7)
+        out.append(
+            {
+                "innovation": slug,
+                "siteCode": sites[k],
+                "stage": STAGES[k % len(STAGES)],
+                "startedOn": start[k].isoformat(),
+                "learnedFrom": [{"siteCode": sites[parent], "channel": CHANNELS[k % len(CHANNELS)]}],
+                "externalId": f"FRESH-{k:05d}",
+            }
+        )
+    return out
+
+
+async def fresh(conn: asyncpg.Connection, settings: Settings, sites_count: int, show_profile: bool) -> None:
+    """A first load into a fresh registry: every table the batch writes is empty."""
+    sites = [f"F{k:05d}" for k in range(sites_count)]
+    await conn.execute(
+        "INSERT INTO sites (code, name, kind) SELECT c, 'Fresh site ' || c, 'other' FROM unnest($1::text[]) c", sites
+    )
+    slug = "fresh-innovation"
+    innovation_id = await conn.fetchval(
+        """INSERT INTO innovations (slug, title, category, evidence_level, origin_site_code, originated_on,
+                                    core_components)
+           VALUES ($1, $1, 'models_of_care', 'peer_reviewed', $2, '2019-01-01', $3) RETURNING id""",
+        slug,
+        sites[0],
+        COMPONENTS,
+    )
+    await conn.execute(
+        """INSERT INTO adoptions (innovation_id, site_code, stage, started_on, is_origin)
+           VALUES ($1, $2, 'sustaining', '2019-01-01', true)""",
+        innovation_id,
+        sites[0],
+    )
+    _, secret = await create_key(conn, "Fresh partner", ["read", "write", "admin"])
+    rows = fresh_rows(slug, sites)
+    body = json.dumps(rows).encode()
+    print(f"fresh registry: {len(rows):,} rows, one innovation, {len(sites):,} sites, {len(body) / 1e6:.1f} MB of JSON")
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    async with pool_lifespan(settings)(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as client:
+            if show_profile:
+                await asyncio.sleep(1.2)
+                await profile(conn, show=False)
+            for label, query in (("dry run (nothing written)", "?dryRun=true"), ("first load (all created)", "")):
+                started = time.perf_counter()
+                r = await client.post("/v1/submissions" + query, content=body, headers=headers)
+                elapsed = time.perf_counter() - started
+                assert r.status_code in (200, 201), r.text[:2000]
+                print(f"{label:<34} {elapsed:6.2f} s  {len(rows) / elapsed:8,.0f} rows/s   {r.json()['summary']}")
+                if show_profile:
+                    await asyncio.sleep(1.2)
+                    await profile(conn)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -158,6 +227,7 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the throwaway database")
     parser.add_argument("--profile", action="store_true", help="Also show the time spent in each SQL function")
+    parser.add_argument("--fresh", action="store_true", help="A first JSON load into a fresh registry instead")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -173,6 +243,10 @@ async def main() -> None:
         # A generous statement timeout: the point is to measure, also on a busy machine.
         settings = Settings(database_url=dsn, pool_min_size=1, pool_max_size=4, statement_timeout_ms=600_000)
         conn = await connect(dsn, settings)
+        if args.fresh:
+            await fresh(conn, settings, args.rows, args.profile)
+            await conn.close()
+            return
         await import_reference_sites(conn)
         sites = [
             r["code"]

@@ -219,6 +219,12 @@ def _post(client: Any, url: str, body: bytes, headers: dict[str, str], attempts:
 )
 @click.option("--show", type=click.IntRange(0, 100_000), default=50, show_default=True, help="Rejected rows to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print every row's result as JSON instead of tables.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the file without writing anything (POST /v1/submissions?dryRun=true) and print what each row "
+    "would do as a table. A file sent in several requests is checked request by request.",
+)
 def submit(
     file: Path,
     key: str,
@@ -229,6 +235,7 @@ def submit(
     chunk_size: int,
     show: int,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Send FILE (CSV, JSON array or NDJSON of adoption reports) to POST /v1/submissions."""
     import httpx
@@ -248,7 +255,8 @@ def submit(
         raise click.ClickException(f"{file} has no rows to send")
     parts = chunks(batch, chunk_size)
     base_key = idempotency_key or uuid.uuid4().hex
-    endpoint = url.rstrip("/") + "/v1/submissions" + ("?mode=partial" if mode == "partial" else "")
+    query = "&".join(q for q in ("mode=partial" if mode == "partial" else "", "dryRun=true" if dry_run else "") if q)
+    endpoint = url.rstrip("/") + "/v1/submissions" + (f"?{query}" if query else "")
     totals = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     results: list[dict[str, Any]] = []
     failed: str | None = None
@@ -295,7 +303,12 @@ def submit(
                 break
 
     if as_json:
-        click.echo(json.dumps({"summary": totals, "rows": sorted(results, key=lambda x: x["row"])}, indent=2))
+        answer = {"summary": totals, "rows": sorted(results, key=lambda x: x["row"])}
+        click.echo(json.dumps(answer | ({"dryRun": True} if dry_run else {}), indent=2))
+    elif dry_run:
+        console.print(dry_run_table(file.name, len(batch.rows), totals, results, show))
+        if len(results) > show:
+            console.print(f"... and {len(results) - show:,} more rows (use --show or --json to see them all)")
     else:
         table = Table(title=f"{file.name}: {len(batch.rows):,} rows in {len(parts)} request(s), mode {mode}")
         for kind in totals:
@@ -330,6 +343,30 @@ def submit(
         raise click.ClickException(f"{failed}{note}")
     if totals["rejected"]:
         raise SystemExit(1)
+
+
+def dry_run_table(name: str, count: int, totals: dict[str, int], results: list[dict[str, Any]], show: int) -> Any:
+    """What each row would do, one line per problem or warning: the report of a dry run."""
+    from rich.table import Table
+
+    summary = ", ".join(f"{totals[kind]:,} {kind}" for kind in totals)
+    table = Table(title=f"Dry run of {name} ({count:,} rows), nothing written: {summary}")
+    for column, justify in (("row", "right"), ("externalId", "left"), ("would be", "left"), ("field", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]  # rich's Literal of justifications
+    table.add_column("why")
+    for x in sorted(results, key=lambda x: x["row"])[:show]:
+        notes = [(e["field"], e["detail"]) for e in x.get("errors") or []]
+        notes += [("", warning) for warning in x.get("warnings") or []]
+        for i, (field, detail) in enumerate(notes or [("", "")]):
+            first = i == 0
+            table.add_row(
+                str(x["row"]) if first else "",
+                (x.get("externalId") or "") if first else "",
+                x["status"] if first else "",
+                field,
+                detail,
+            )
+    return table
 
 
 def _json(r: Any) -> dict[str, Any]:

@@ -368,3 +368,43 @@ async def insert_adaptations(conn: asyncpg.Connection, items: Sequence[NewAdapta
             for a in items
         ]
         await conn.execute(INSERT_ADAPTATIONS, records, partner_id)
+
+
+# --- search documents and statistics for a bulk write ----------------------------------------
+
+# The search triggers note what they would refresh (migration 0014); the flush refreshes each
+# document once, after the last statement of the batch, with plans made for what is there now.
+DEFER_SEARCH = "SELECT spread_search_defer()"
+FLUSH_SEARCH = "SELECT spread_search_flush()"
+
+
+async def defer_search(conn: asyncpg.Connection) -> None:
+    await conn.execute(DEFER_SEARCH)
+
+
+async def flush_search(conn: asyncpg.Connection) -> None:
+    await conn.execute(FLUSH_SEARCH)
+
+
+# What the planner believes the tables a batch writes hold (-1: never analysed).
+TABLE_SIZES = """
+SELECT c.relname, c.reltuples FROM pg_class c
+WHERE c.oid IN ('adoptions'::regclass, 'adoption_sources'::regclass, 'adaptations'::regclass)
+"""
+
+
+async def table_sizes(conn: asyncpg.Connection) -> dict[str, float]:
+    return {r["relname"]: float(r["reltuples"]) for r in await conn.fetch(TABLE_SIZES)}
+
+
+# Inside the transaction: ANALYZE samples the rows this transaction inserted too, so the
+# statements after it (the search flush) are planned for the tables as they now are.
+ANALYZE = {
+    "adoptions": "ANALYZE adoptions",
+    "adoption_sources": "ANALYZE adoption_sources",
+    "adaptations": "ANALYZE adaptations",
+}
+
+
+async def analyze(conn: asyncpg.Connection, table: str) -> None:
+    await conn.execute(ANALYZE[table])

@@ -190,7 +190,7 @@ async def _process(
     rejected = [r for r in rows if r.report is None or r.errors]
     if batch.mode == "atomic" and rejected and not batch.dry_run:
         raise _atomic_failure(rows, rejected)
-    observed = await writer.apply(conn, plan, reg.links, principal.partner_id)
+    observed = await writer.apply(conn, plan, reg.links, principal.partner_id, dry_run=batch.dry_run)
     for r in rows:
         if r.status == "unchanged" and observed.get(r.n):
             r.status = "updated"  # its adoption is unchanged but its observations are not

@@ -44,10 +44,38 @@ async def _write_updates(
         await queries.update_adoptions(conn, [change])
 
 
+# A batch is "large" for a table when it adds at least this many rows and at least as many as
+# the planner believes the table holds: then the statements after it would be planned for a
+# table it no longer resembles (a first load into empty tables), so the writer analyses it.
+LARGE_BATCH = 1_000
+
+
+def tables_to_analyze(plan: WritePlan, sizes: dict[str, float]) -> list[str]:
+    """The tables this plan grows past what their statistics say (pure, for tests)."""
+    added = {
+        "adoptions": len(plan.creates),
+        "adoption_sources": len(plan.new_links),
+        "adaptations": len(plan.adaptations),
+    }
+    # Twice the batch: a rolled-back ANALYZE leaves its row count behind (pg_class is updated in place).
+    return [t for t, n in added.items() if n >= LARGE_BATCH and 2 * n >= sizes.get(t, -1.0)]
+
+
 async def apply(
-    conn: asyncpg.Connection, plan: WritePlan, links: Sequence[ExistingLink], partner_id: uuid.UUID
+    conn: asyncpg.Connection,
+    plan: WritePlan,
+    links: Sequence[ExistingLink],
+    partner_id: uuid.UUID,
+    *,
+    dry_run: bool = False,
 ) -> dict[int, bool]:
-    """Write the plan; returns, per row with observations, whether any of them changed anything."""
+    """Write the plan; returns, per row with observations, whether any of them changed anything.
+
+    The search documents the statements touch are refreshed once, at the end (migration 0014),
+    after analysing the tables the batch grew well past their statistics. A dry run, rolled back
+    afterwards, skips both: its documents would be thrown away, and its statistics misleading."""
+    sizes = await queries.table_sizes(conn)
+    await queries.defer_search(conn)
     await queries.insert_adoptions(conn, plan.creates, partner_id)
     await _write_updates(conn, plan.updates, links)
     await queries.insert_links(conn, plan.new_links)
@@ -60,6 +88,10 @@ async def apply(
         [o.observation for o in plan.observations],
         partner_id,
     )
+    if not dry_run:
+        for table in tables_to_analyze(plan, sizes):
+            await queries.analyze(conn, table)
+        await queries.flush_search(conn)
     observed: dict[int, bool] = {}
     for o, outcome in zip(plan.observations, outcomes, strict=True):
         observed[o.row] = observed.get(o.row, False) or outcome != "unchanged"
