@@ -290,8 +290,10 @@ async def main() -> None:
             "insert_links",
             "insert_adaptations",
             "insert_submission",
-            "sites_covered",
             "resolve_innovations",
+            "flush_search",
+            "analyze",
+            "adaptations_of",
         ):
             timer.wrap(fn)
         app = create_app(settings)
