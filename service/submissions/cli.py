@@ -238,10 +238,7 @@ def submit(
     dry_run: bool,
 ) -> None:
     """Send FILE (CSV, JSON array or NDJSON of adoption reports) to POST /v1/submissions."""
-    import httpx
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     console = Console(stderr=as_json)
     media_type = _media_type(file, fmt)
@@ -254,95 +251,115 @@ def submit(
     if not batch.rows:
         raise click.ClickException(f"{file} has no rows to send")
     parts = chunks(batch, chunk_size)
-    base_key = idempotency_key or uuid.uuid4().hex
     query = "&".join(q for q in ("mode=partial" if mode == "partial" else "", "dryRun=true" if dry_run else "") if q)
     endpoint = url.rstrip("/") + "/v1/submissions" + (f"?{query}" if query else "")
-    totals = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    results: list[dict[str, Any]] = []
+    sent = _send(console, file.name, batch, parts, endpoint, key, idempotency_key or uuid.uuid4().hex, as_json)
+    if as_json:
+        answer = {"summary": sent.totals, "rows": sorted(sent.results, key=lambda x: x["row"])}
+        click.echo(json.dumps(answer | ({"dryRun": True} if dry_run else {}), indent=2))
+    elif dry_run:
+        console.print(dry_run_table(file.name, len(batch.rows), sent.totals, sent.results, show))
+        if len(sent.results) > show:
+            console.print(f"... and {len(sent.results) - show:,} more rows (use --show or --json to see them all)")
+    else:
+        _print_tables(
+            console, f"{file.name}: {len(batch.rows):,} rows in {len(parts)} request(s), mode {mode}", sent, show
+        )
+    if sent.failed is not None:
+        note = (
+            f" Requests 1-{sent.failed_request - 1} were written; re-sending the whole file is harmless."
+            if sent.failed_request > 1 and not dry_run
+            else ""
+        )
+        raise click.ClickException(f"{sent.failed}{note}")
+    if sent.totals["rejected"]:
+        raise SystemExit(1)
+
+
+@dataclass
+class _Sent:
+    """What the requests of one run answered: totals, every row's result, and the first failure."""
+
+    totals: dict[str, int]
+    results: list[dict[str, Any]]
     failed: str | None = None
-    failed_request = 0
+    failed_request: int = 0
+
+
+def _send(
+    console: Any, name: str, batch: Batch, parts: list[list[int]], endpoint: str, key: str, base_key: str, quiet: bool
+) -> _Sent:
+    """POST each chunk in turn, stopping at the first request that fails as a whole."""
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    sent = _Sent(totals={"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}, results=[])
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
         httpx.Client(timeout=httpx.Timeout(600, connect=10)) as client,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=as_json,
-        ) as progress,
+        Progress(*columns, console=console, transient=quiet) as progress,
     ):
-        task = progress.add_task(f"Sending {file.name}", total=len(batch.rows))
+        task = progress.add_task(f"Sending {name}", total=len(batch.rows))
         for n, indices in enumerate(parts, start=1):
             progress.update(task, description=f"Request {n}/{len(parts)}")
             headers = {
                 "Authorization": f"Bearer {key}",
-                "Content-Type": media_type,
+                "Content-Type": batch.media_type,
                 "Idempotency-Key": base_key if len(parts) == 1 else f"{base_key}-{n}",
             }
             r = _post(client, endpoint, batch.body(indices), headers)
             answer = _json(r)
+            rows: list[dict[str, Any]] = []
             if r.status_code in (200, 201):
-                for kind in totals:
-                    totals[kind] += answer["summary"][kind]
+                for kind in sent.totals:
+                    sent.totals[kind] += answer["summary"][kind]
                 rows = answer["rows"]
             elif r.status_code == 422 and isinstance(answer.get("rows"), list):
                 rows = answer["rows"]
-                totals["rejected"] += len(rows)
-                failed = answer.get("detail", "rejected")
+                sent.totals["rejected"] += len(rows)
+                sent.failed = answer.get("detail", "rejected")
             else:
-                failed = f"HTTP {r.status_code}: {answer.get('detail') or r.text[:500]}"
-                rows = []
+                sent.failed = f"HTTP {r.status_code}: {answer.get('detail') or r.text[:500]}"
             for row in rows:
                 row["row"] = indices[row["row"] - 1] + 1  # the file's row number
                 row["request"] = n
-            results.extend(rows)
+            sent.results.extend(rows)
             progress.advance(task, len(indices))
-            if failed is not None:
-                failed_request = n
+            if sent.failed is not None:
+                sent.failed_request = n
                 break
+    return sent
 
-    if as_json:
-        answer = {"summary": totals, "rows": sorted(results, key=lambda x: x["row"])}
-        click.echo(json.dumps(answer | ({"dryRun": True} if dry_run else {}), indent=2))
-    elif dry_run:
-        console.print(dry_run_table(file.name, len(batch.rows), totals, results, show))
-        if len(results) > show:
-            console.print(f"... and {len(results) - show:,} more rows (use --show or --json to see them all)")
-    else:
-        table = Table(title=f"{file.name}: {len(batch.rows):,} rows in {len(parts)} request(s), mode {mode}")
-        for kind in totals:
-            table.add_column(kind, justify="right")
-        table.add_row(*(f"{totals[kind]:,}" for kind in totals))
-        console.print(table)
-        rejected = sorted((x for x in results if x["status"] == "rejected"), key=lambda x: x["row"])
-        if rejected and show:
-            listing = Table(title="Rejected rows")
-            listing.add_column("row", justify="right")
-            listing.add_column("externalId")
-            listing.add_column("field")
-            listing.add_column("problem")
-            for x in rejected[:show]:
-                for i, error in enumerate(x["errors"] or [{"field": "", "detail": ""}]):
-                    first = i == 0
-                    listing.add_row(
-                        str(x["row"]) if first else "",
-                        (x.get("externalId") or "") if first else "",
-                        error["field"],
-                        error["detail"],
-                    )
-            console.print(listing)
-            if len(rejected) > show:
-                console.print(f"... and {len(rejected) - show:,} more (use --show or --json to see them all)")
-    if failed is not None:
-        note = (
-            f" Requests 1-{failed_request - 1} were written; re-sending the whole file is harmless."
-            if failed_request > 1
-            else ""
-        )
-        raise click.ClickException(f"{failed}{note}")
-    if totals["rejected"]:
-        raise SystemExit(1)
+
+def _print_tables(console: Any, title: str, sent: _Sent, show: int) -> None:
+    """The totals, then the rejected rows (at most ``show``) with every problem."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for kind in sent.totals:
+        table.add_column(kind, justify="right")
+    table.add_row(*(f"{sent.totals[kind]:,}" for kind in sent.totals))
+    console.print(table)
+    rejected = sorted((x for x in sent.results if x["status"] == "rejected"), key=lambda x: x["row"])
+    if not rejected or not show:
+        return
+    listing = Table(title="Rejected rows")
+    listing.add_column("row", justify="right")
+    listing.add_column("externalId")
+    listing.add_column("field")
+    listing.add_column("problem")
+    for x in rejected[:show]:
+        for i, error in enumerate(x["errors"] or [{"field": "", "detail": ""}]):
+            first = i == 0
+            listing.add_row(
+                str(x["row"]) if first else "",
+                (x.get("externalId") or "") if first else "",
+                error["field"],
+                error["detail"],
+            )
+    console.print(listing)
+    if len(rejected) > show:
+        console.print(f"... and {len(rejected) - show:,} more (use --show or --json to see them all)")
 
 
 def dry_run_table(name: str, count: int, totals: dict[str, int], results: list[dict[str, Any]], show: int) -> Any:

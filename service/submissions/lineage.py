@@ -211,7 +211,7 @@ def _check_cycles(
     nodes = set(edges) | {n for targets in edges.values() for n in targets}
     for component in scc(nodes, edges):
         sites = sorted(
-            {node_row[n].report.site_code for n in component if n in node_row and node_row[n].report}
+            {rep.site_code for n in component if n in node_row and (rep := node_row[n].report) is not None}
             | {reg.by_id[n].site_code for n in component if n in reg.by_id and n not in node_row}
         )
         for r, i, source in new_same_day:

@@ -82,7 +82,8 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
 
 def _report_schema() -> dict[str, Any]:
     raw = msgspec.json.schema(Report)
-    return _inline({k: v for k, v in raw.items() if k != "$defs"}, raw.get("$defs", {}))
+    inlined: dict[str, Any] = _inline({k: v for k, v in raw.items() if k != "$defs"}, raw.get("$defs", {}))
+    return inlined
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from service.outcomes import queries as outcome_queries
-from service.submissions import queries
+from service.submissions import bulk
 from service.submissions.plans import AdoptionChange, WritePlan
 from service.submissions.queries import ExistingLink
 
@@ -39,9 +39,9 @@ async def _write_updates(
     conn: asyncpg.Connection, updates: Sequence[AdoptionChange], links: Sequence[ExistingLink]
 ) -> None:
     """One statement for the updates that keep their start date; the moves one by one, in order."""
-    await queries.update_adoptions(conn, [c for c in updates if not c.moves_start])
+    await bulk.update_adoptions(conn, [c for c in updates if not c.moves_start])
     for change in move_order([c for c in updates if c.moves_start], links):
-        await queries.update_adoptions(conn, [change])
+        await bulk.update_adoptions(conn, [change])
 
 
 # A batch is "large" for a table when it adds at least this many rows and at least as many as
@@ -74,13 +74,13 @@ async def apply(
     The search documents the statements touch are refreshed once, at the end (migration 0014),
     after analysing the tables the batch grew well past their statistics. A dry run, rolled back
     afterwards, skips both: its documents would be thrown away, and its statistics misleading."""
-    sizes = await queries.table_sizes(conn)
-    await queries.defer_search(conn)
-    await queries.insert_adoptions(conn, plan.creates, partner_id)
+    sizes = await bulk.table_sizes(conn)
+    await bulk.defer_search(conn)
+    await bulk.insert_adoptions(conn, plan.creates, partner_id)
     await _write_updates(conn, plan.updates, links)
-    await queries.insert_links(conn, plan.new_links)
-    await queries.update_links(conn, plan.changed_links)
-    await queries.insert_adaptations(conn, plan.adaptations, partner_id)
+    await bulk.insert_links(conn, plan.new_links)
+    await bulk.update_links(conn, plan.changed_links)
+    await bulk.insert_adaptations(conn, plan.adaptations, partner_id)
     # Observations after the adoptions they belong to: one upsert for the whole batch.
     outcomes = await outcome_queries.upsert_observations_many(
         conn,
@@ -90,8 +90,8 @@ async def apply(
     )
     if not dry_run:
         for table in tables_to_analyze(plan, sizes):
-            await queries.analyze(conn, table)
-        await queries.flush_search(conn)
+            await bulk.analyze(conn, table)
+        await bulk.flush_search(conn)
     observed: dict[int, bool] = {}
     for o, outcome in zip(plan.observations, outcomes, strict=True):
         observed[o.row] = observed.get(o.row, False) or outcome != "unchanged"
