@@ -124,7 +124,8 @@ async def test_dry_run_still_refuses_what_it_cannot_read(client: httpx.AsyncClie
     r = await client.post(
         "/v1/submissions?dryRun=maybe", content=json.dumps([report("RQM")]), headers={**admin, **JSON}
     )
-    assert r.status_code in (400, 422)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "dryRun"
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
