@@ -129,7 +129,7 @@ def _links(r: Row, reg: Registry, out: _Plan) -> bool:
     assert r.adoption_id is not None
     changed = False
     for planned in r.links:
-        link = reg.pairs.get((r.adoption_id, planned.source))
+        link = reg.pairs.get((r.adoption_id, planned.source)) if r.target is not None else None  # new: no links yet
         if link is None:
             out.new_links.append(
                 NewLink(
