@@ -7,8 +7,9 @@
 - ``DELETE /v1/innovations/{id}`` retires an innovation, which stays readable with its history
   by design ("nothing is erased"): reads after it are not use-after-free (ST301).
 - ``POST /v1/submissions?mode=partial`` answers 201 to a batch with invalid rows, reporting
-  them as rejected (that is what partial means); such a batch is not "invalid data accepted"
-  as long as the answer rejects at least one row.
+  them as rejected (that is what partial means), and a dry run (``dryRun=true``) answers 200
+  with its per-row report in either mode; such a batch is not "invalid data accepted" as long
+  as the answer rejects at least one row.
 - ``refused_by_validation``: the spec cannot state every rule (an unknown site code in a
   filter, a cursor from another listing, a date outside a campaign), so the run's
   ``positive_data_acceptance`` allows 412 and 422. This check keeps that from hiding a loose
@@ -56,8 +57,11 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 def _rejected_row_by_row(case: Any, response: Any) -> bool:
     """``POST /v1/submissions?mode=partial`` takes a batch with bad rows by design: it writes the
-    good ones and answers which rows were rejected and why. Invalid rows must show as rejected."""
-    if case.operation.label != "POST /v1/submissions" or (case.query or {}).get("mode") != "partial":
+    good ones and answers which rows were rejected and why; a dry run answers that report in
+    either mode. Invalid rows must show as rejected."""
+    query = case.query or {}
+    by_row = query.get("mode") == "partial" or str(query.get("dryRun")).lower() == "true"
+    if case.operation.label != "POST /v1/submissions" or not by_row:
         return False
     try:
         return json.loads(response.content)["summary"]["rejected"] >= 1
