@@ -104,16 +104,16 @@ class _SubmissionOperation(Operation):
             ),
             content={
                 formats.JSON: OpenAPIMediaType(
-                    schema={"type": "array", "maxItems": MAX_ROWS, "items": report},  # type: ignore[arg-type]
+                    schema={"type": "array", "maxItems": MAX_ROWS, "items": report},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
                     examples={
                         "two-sites": Example(summary="Two sites, one learning from the other", value=JSON_EXAMPLE)
                     },
                 ),
                 formats.NDJSON: OpenAPIMediaType(
-                    schema={"type": "string", "maxLength": 10 * 1024 * 1024, "description": "One report per line"},  # type: ignore[arg-type]
+                    schema={"type": "string", "maxLength": 10 * 1024 * 1024, "description": "One report per line"},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
                 ),
                 formats.CSV: OpenAPIMediaType(
-                    schema={"type": "string", "maxLength": 10 * 1024 * 1024},  # type: ignore[arg-type]
+                    schema={"type": "string", "maxLength": 10 * 1024 * 1024},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
                     examples={"spreadsheet": Example(summary="A spreadsheet export", value=CSV_EXAMPLE)},
                 ),
             },
