@@ -308,7 +308,7 @@ async def explain(dsn: str) -> None:
             ("filtered", "falls", "education", "Y62"),
         ]:
             filters = queries.Filters(types=("innovation", "adaptation", "site"), category=category, region=region)
-            args = [*filters.arguments(q), None, None, None, 21, statements.RANK_CANDIDATES]
+            args = [*filters.arguments(q), None, None, None, 21]
             plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statements.SEARCH_RELEVANCE, *args)
             print(f"\n--- {name}: q={q} category={category} region={region}")
             print("\n".join(r[0] for r in plan))

@@ -18,7 +18,6 @@ from service.search.schemas import Facets, SearchHit
 from service.search.statements import (
     ESTIMATE,
     EXACT_CAP,
-    RANK_CANDIDATES,
     SEARCH_MOST_ADOPTED,
     SEARCH_NEWEST,
     SEARCH_RELEVANCE,
@@ -126,7 +125,6 @@ async def search(
         *args,
         *(after if after is not None else (None, None, None)),
         limit + 1,
-        *((RANK_CANDIDATES,) if sort == "relevance" else ()),
     )
     items = row["items"]
     for item in items:

@@ -47,9 +47,6 @@ sites, 100k adoptions; 2 cores, PostgreSQL 15). See README "Search" for the figu
 
 from __future__ import annotations
 
-# Only the most-adopted matches are ranked when a word is very common (ranking costs grow with
-# the number of rows ranked: STYLE.md "Measured"); below the cap every match is ranked.
-RANK_CANDIDATES = 500
 # total and facets are exact up to EXACT_CAP matches. Past it, the facets are counted over the
 # first EXACT_CAP matches (a sample) and the total is the planner's estimate (ESTIMATE).
 EXACT_CAP = 1_000
@@ -166,9 +163,9 @@ def _items(score_sql: str, order_sql: str) -> str:
  LEFT JOIN sites rg ON rg.code = s.region_code)"""
 
 
-def _statement(page_cte: str, score_sql: str, order_sql: str) -> str:
+def _statement(page_cte: str, score_sql: str, order_sql: str, matched: str = _MATCHED) -> str:
     return f"""
-WITH {_MATCHED},
+WITH {matched},
 {page_cte}
 SELECT (SELECT count(*) FROM matched) AS matches, {_FACETS} AS facets, {_items(score_sql, order_sql)} AS items,
        (SELECT coalesce(json_agg(json_build_array(p.sort_value, p.doc_type, p.doc_key) ORDER BY {order_sql}), '[]')
@@ -176,19 +173,24 @@ SELECT (SELECT count(*) FROM matched) AS matches, {_FACETS} AS facets, {_items(s
 """
 
 
-# Relevance: rank the candidates (all matches, or the most-adopted RANK_CANDIDATES of a very
-# common word), keyset on (score, type, key) descending.
-SEARCH_RELEVANCE = _statement(
-    f"""
-candidates AS MATERIALIZED (
-    SELECT d.doc_type, d.doc_key, d.vector, d.sustaining_count
+# Relevance: one scan takes the first EXACT_CAP + 1 matches it finds (an unordered sample: for a
+# common word a sequential or index scan that stops early, otherwise one GIN bitmap), with what
+# ranking needs. The same rows give the total and the facets, and all of them are ranked, so
+# every match is ranked when at most EXACT_CAP match; keyset on (score, type, key) descending.
+_MATCHED_RANKED = f"""
+matched AS MATERIALIZED (
+    SELECT d.doc_type, d.doc_key, d.category, d.evidence_level, d.regions, d.stages, d.vector, d.sustaining_count
     FROM search_documents d
     WHERE {_FILTERS}
-    ORDER BY d.adoption_count DESC, d.doc_type DESC, d.doc_key DESC
-    LIMIT $19
-),
+    LIMIT {EXACT_CAP + 1}
+)"""
+
+SEARCH_RELEVANCE = _statement(
+    """
 ranked AS (
-    SELECT c.doc_type, c.doc_key, {_SCORE.format(d="c")} AS score FROM candidates c
+    SELECT m.doc_type, m.doc_key, """
+    + _SCORE.format(d="m")
+    + """ AS score FROM matched m
 ),
 page AS (
     SELECT r.doc_type, r.doc_key, r.score AS sort_value
@@ -199,6 +201,7 @@ page AS (
 )""",
     "p.sort_value",
     "p.sort_value DESC, p.doc_type DESC, p.doc_key DESC",
+    matched=_MATCHED_RANKED,
 )
 
 SEARCH_NEWEST = _statement(
