@@ -15,34 +15,37 @@ the planner can estimate from the column statistics):
     $9 stage   $10 channel   $11 nature   $12 fidelity   $13 adoptedSince
     $14 true when two or more adoption filters (region, icb, stage, channel, adoptedSince) are
         combined: the arrays then only pre-filter and an EXISTS checks one adoption meets all
-    $15-$17 cursor (sort value, type, key)   $18 page size + 1   $19 ranking candidate cap
+    $15-$17 cursor (sort value, type, key)   $18 page size + 1
 
-Measured plans (bench/search.py --scale 0.1 --explain: 10k innovations, 30k adaptations, 636
-sites, 100k adoptions; 2 cores, PostgreSQL 15). See README "Search" for the figures.
+Measured plans (bench/search.py --explain at full scale: 100k innovations, 300k adaptations,
+636 sites, 1M adoptions; 2 cores shared with other work, load average 6-7, PostgreSQL 15).
 
-* ``matched`` (total and facets), common word "care"::
+* ``matched`` (sample, total, facets and, for relevance, the ranked rows) for a common word,
+  "care" (100k matches): a sequential scan that stops at the cap, 8 ms::
 
-    Limit (rows=10001)
-      -> Bitmap Heap Scan on search_documents d (rows=10001)
-           Recheck Cond: (vector @@ '''care'''::tsquery)
-           -> Bitmap Index Scan on search_documents_vector_idx (rows=10117; 30 ms, 1,972 heap pages)
+    Limit (rows=1001) -> Seq Scan on search_documents d (rows=1001)
 
-  The bitmap is built for every match, but the heap is only read until 10,001 rows: the cap
-  bounds the facet work, and is why ``total`` becomes a floor past 10,000.
+  Before, ``matched`` read up to 10,001 rows for an exact total (and the candidates were a
+  second scan): 500+ ms p95.
 
-* ``candidates`` for the same word: the planner walks the adoption-count index and filters,
-  stopping at the cap, instead of ranking 241k rows::
+* A filtered query (``q=falls&category=education&region=Y62``, 2,907 matches): one scan of
+  the multi-column GIN index (migration 0013) intersects word, category and region, 16 ms;
+  the heap is read only for the first 1,001::
 
-    Limit (rows=500)
-      -> Index Scan using search_documents_adopted_idx on search_documents d
-           Filter: (vector @@ '''care'''::tsquery)
+    Limit (rows=1001)
+      -> Bitmap Heap Scan on search_documents d (rows=1001)
+           -> Bitmap Index Scan on search_documents_filters_idx (rows=2907)
+                Index Cond: vector @@ 'fall' AND category = 'education' AND regions @> '{Y62}'
 
-  (1.5 ms for 500 rows.) For a rare word ("telederm") it switches to Bitmap Index Scan on
-  search_documents_vector_idx + top-N sort, and every match is ranked.
+  With two indexes (text; arrays) and the category btree it was a BitmapAnd of 40k, 100k and
+  116k-row bitmaps, 40-80 ms, done twice (``matched`` and the ranking candidates).
 
-* A filtered query (``q=falls&category=education&region=Y62``) combines the text GIN with the
-  array GIN (BitmapAnd of search_documents_vector_idx and search_documents_arrays_idx) and
-  rechecks category on the heap.
+* Rare word ("telederm", 100 matches): the same index scan, every match ranked; most of the
+  time is reading 100 rows and the page's 21 records from disk when they are not cached.
+
+* Ordering the sample by adoption count instead (most-adopted first, as the ranking candidates
+  were chosen before) doubled the statement for medium result sets (filtered 64 vs 35 ms,
+  "virtual wards" 76 vs 30 ms p50): it must read and sort every match.
 """
 
 from __future__ import annotations
