@@ -312,6 +312,24 @@ async def test_an_estimate_past_ten_thousand_is_a_floor(client: httpx.AsyncClien
     assert len(body["items"]) == 5 and body["nextCursor"]
 
 
+async def test_relevance_pages_through_the_ranked_sample_without_repeats(
+    client: httpx.AsyncClient, reader, conn
+) -> None:
+    await _bulk_pathways(conn, 1, 1200)
+    seen: list[str] = []
+    params: dict[str, Any] = {"q": "pathway", "limit": 100}
+    while True:
+        body = await search(client, reader, **params)
+        assert body["totalIsEstimate"] is True
+        seen += ids(body)
+        if not body["nextCursor"]:
+            break
+        params["cursor"] = body["nextCursor"]
+    # The first 1,001 matches found are ranked (1,000 counted exactly, plus one to know there are
+    # more); pages neither repeat nor skip within them.
+    assert len(seen) == len(set(seen)) == 1001
+
+
 async def test_title_html_marks_matches_in_the_title_and_escapes_it(client: httpx.AsyncClient, reader, conn) -> None:
     # The match is only in the title: the snippet (summary, description) has no mark, titleHtml has.
     made = await rows.innovation(
