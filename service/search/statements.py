@@ -139,31 +139,35 @@ def _title_html(text_sql: str) -> str:
 def _items(score_sql: str, order_sql: str) -> str:
     return f"""
 (SELECT coalesce(json_agg(
-    CASE d.doc_type
+    CASE p.doc_type
     WHEN 'innovation' THEN json_build_object(
-        'type', 'innovation', 'id', d.doc_key, 'title', i.title, 'titleHtml', {_title_html("i.title")},
+        'type', 'innovation', 'id', p.doc_key, 'title', i.title, 'titleHtml', {_title_html("i.title")},
         'snippet', {_headline("concat_ws(' ', i.summary, i.description)")},
         'score', {score_sql}, 'category', i.category, 'evidenceLevel', i.evidence_level, 'status', i.status,
-        'adoptionCount', d.adoption_count, 'sustainingCount', d.sustaining_count)
+        'adoptionCount', p.adoption_count, 'sustainingCount', p.sustaining_count)
     WHEN 'adaptation' THEN json_build_object(
-        'type', 'adaptation', 'id', d.doc_key, 'title', i.title || ' at ' || s.name,
+        'type', 'adaptation', 'id', p.doc_key, 'title', i.title || ' at ' || s.name,
         'titleHtml', {_title_html("i.title || ' at ' || s.name")},
         'snippet', {_headline("concat_ws(' ', ad.description, ad.outcome_notes)")},
         'score', {score_sql}, 'innovation', json_build_object('id', i.id, 'title', i.title),
         'site', json_build_object('code', s.code, 'name', s.name), 'nature', ad.nature,
-        'fidelity', ad.fidelity, 'stage', d.stages[1])
+        'fidelity', ad.fidelity, 'stage', p.stages[1])
     ELSE json_build_object(
-        'type', 'site', 'id', d.doc_key, 'title', s.name, 'titleHtml', {_title_html("s.name")},
+        'type', 'site', 'id', p.doc_key, 'title', s.name, 'titleHtml', {_title_html("s.name")},
         'snippet', {_headline("s.name")},
         'score', {score_sql}, 'kind', s.kind, 'regionCode', s.region_code, 'regionName', rg.name,
-        'adoptionCount', d.adoption_count)
+        'adoptionCount', p.adoption_count)
     END ORDER BY {order_sql}), '[]')
  FROM page p
- JOIN search_documents d ON d.doc_type = p.doc_type AND d.doc_key = p.doc_key
- LEFT JOIN innovations i ON i.id = d.innovation_id
- LEFT JOIN adaptations ad ON ad.id = d.adaptation_id
- LEFT JOIN sites s ON s.code = d.site_code
+ LEFT JOIN innovations i ON i.id = p.innovation_id
+ LEFT JOIN adaptations ad ON ad.id = p.adaptation_id
+ LEFT JOIN sites s ON s.code = p.site_code
  LEFT JOIN sites rg ON rg.code = s.region_code)"""
+
+
+# What the page's items need from their documents, carried by the page so the documents are
+# not fetched again by key.
+_PAGE_DOC = "d.innovation_id, d.adaptation_id, d.site_code, d.adoption_count, d.sustaining_count, d.stages, d.vector"
 
 
 def _statement(page_cte: str, score_sql: str, order_sql: str, matched: str = _MATCHED) -> str:
@@ -182,7 +186,8 @@ SELECT (SELECT count(*) FROM matched) AS matches, {_FACETS} AS facets, {_items(s
 # every match is ranked when at most EXACT_CAP match; keyset on (score, type, key) descending.
 _MATCHED_RANKED = f"""
 matched AS MATERIALIZED (
-    SELECT d.doc_type, d.doc_key, d.category, d.evidence_level, d.regions, d.stages, d.vector, d.sustaining_count
+    SELECT d.doc_type, d.doc_key, d.category, d.evidence_level, d.regions, d.stages, d.vector, d.sustaining_count,
+           d.innovation_id, d.adaptation_id, d.site_code, d.adoption_count
     FROM search_documents d
     WHERE {_FILTERS}
     LIMIT {EXACT_CAP + 1}
@@ -191,12 +196,14 @@ matched AS MATERIALIZED (
 SEARCH_RELEVANCE = _statement(
     """
 ranked AS (
-    SELECT m.doc_type, m.doc_key, """
+    SELECT m.doc_type, m.doc_key, m.innovation_id, m.adaptation_id, m.site_code, m.adoption_count,
+           m.sustaining_count, m.stages, """
     + _SCORE.format(d="m")
     + """ AS score FROM matched m
 ),
 page AS (
-    SELECT r.doc_type, r.doc_key, r.score AS sort_value
+    SELECT r.doc_type, r.doc_key, r.innovation_id, r.adaptation_id, r.site_code, r.adoption_count,
+           r.sustaining_count, r.stages, r.score AS sort_value
     FROM ranked r
     WHERE ($16::text IS NULL OR (r.score, r.doc_type, r.doc_key) < ($15::float8, $16::text, $17::text))
     ORDER BY r.score DESC, r.doc_type DESC, r.doc_key DESC
@@ -210,28 +217,28 @@ page AS (
 SEARCH_NEWEST = _statement(
     f"""
 page AS (
-    SELECT d.doc_type, d.doc_key, d.created_at AS sort_value
+    SELECT d.doc_type, d.doc_key, {_PAGE_DOC}, d.created_at AS sort_value
     FROM search_documents d
     WHERE {_FILTERS}
       AND ($16::text IS NULL OR (d.created_at, d.doc_type, d.doc_key) < ($15::timestamptz, $16::text, $17::text))
     ORDER BY d.created_at DESC, d.doc_type DESC, d.doc_key DESC
     LIMIT $18
 )""",
-    _SCORE.format(d="d"),
+    _SCORE.format(d="p"),
     "p.sort_value DESC, p.doc_type DESC, p.doc_key DESC",
 )
 
 SEARCH_MOST_ADOPTED = _statement(
     f"""
 page AS (
-    SELECT d.doc_type, d.doc_key, d.adoption_count AS sort_value
+    SELECT d.doc_type, d.doc_key, {_PAGE_DOC}, d.adoption_count AS sort_value
     FROM search_documents d
     WHERE {_FILTERS}
       AND ($16::text IS NULL OR (d.adoption_count, d.doc_type, d.doc_key) < ($15::int, $16::text, $17::text))
     ORDER BY d.adoption_count DESC, d.doc_type DESC, d.doc_key DESC
     LIMIT $18
 )""",
-    _SCORE.format(d="d"),
+    _SCORE.format(d="p"),
     "p.sort_value DESC, p.doc_type DESC, p.doc_key DESC",
 )
 
