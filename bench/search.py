@@ -4,7 +4,9 @@ Usage (PostgreSQL at 127.0.0.1:5432 as user postgres, as in development):
 
     python bench/search.py                  # seed a throwaway database, measure, drop it
     python bench/search.py --keep           # keep the database (spread_bench_search) afterwards
-    python bench/search.py --reuse          # measure an existing, kept database (no seeding)
+    python bench/search.py --reuse          # measure an existing, kept database (no seeding;
+                                            # it is migrated to the current head first)
+    BENCH_SEARCH_DB=name python bench/search.py --keep   # another database name
     python bench/search.py --explain        # also print EXPLAIN ANALYZE of the statements
     python bench/search.py --scale 0.1      # a tenth of the data (quick check)
     BENCH_SERVER_DSN=postgresql://... python bench/search.py
@@ -18,7 +20,9 @@ triggers use, to build the search documents and the word list. About 10 minutes 
 
 Requests go in-process through ``httpx.ASGITransport`` to ``create_app`` (the real
 middleware, auth, validation, serialisation), one at a time; each case runs ``--runs`` times
-after a warm-up. Figures are wall-clock per request, so they include Python.
+after a warm-up. Figures are wall-clock per request, so they include Python: p50, p95 and p99
+(nearest rank), the total (``~`` when it is an estimate, ``+`` past 10,000) and the 1-minute
+load average after each case.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import statistics
 import sys
@@ -43,10 +48,10 @@ from service.auth.keys import create_key
 from service.config import Settings
 from service.db import connect, pool_lifespan
 from service.embedded import with_database
-from service.search import queries
+from service.search import queries, statements
 from service.sites.importer import import_reference_sites
 
-DB_NAME = "spread_bench_search"
+DB_NAME = os.environ.get("BENCH_SEARCH_DB", "spread_bench_search")
 
 APPROACHES = [
     "Virtual",
@@ -302,9 +307,9 @@ async def explain(dsn: str) -> None:
             ("rare", "telederm", None, None),
             ("filtered", "falls", "education", "Y62"),
         ]:
-            args = [q, ["innovation", "adaptation", "site"], category, None, None, None, region]
-            args += [None] * 6 + [False, None, None, None, 21, queries.RANK_CANDIDATES]
-            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + queries.SEARCH_RELEVANCE, *args)
+            filters = queries.Filters(types=("innovation", "adaptation", "site"), category=category, region=region)
+            args = [*filters.arguments(q), None, None, None, 21]
+            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statements.SEARCH_RELEVANCE, *args)
             print(f"\n--- {name}: q={q} category={category} region={region}")
             print("\n".join(r[0] for r in plan))
     finally:
@@ -324,7 +329,8 @@ async def measure(dsn: str, runs: int) -> None:
     async with pool_lifespan(settings)(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            print(f"\n{'case':<50} {'p50 ms':>8} {'p95 ms':>8} {'total':>8}  note")
+            print(f"\nload average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(f"\n{'case':<50} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'total':>8}  {'load':>5}  note")
             for name, url in CASES:
                 for _ in range(5):
                     r = await client.get(url, headers=headers)
@@ -337,10 +343,17 @@ async def measure(dsn: str, runs: int) -> None:
                 body = r.json()
                 times.sort()
                 p50 = statistics.median(times)
-                p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-                total = f"{body['total']}{'+' if body['totalIsFloor'] else ''}"
+                p95 = _rank(times, 0.95)
+                p99 = _rank(times, 0.99)
+                total = f"{'~' if body['totalIsEstimate'] else ''}{body['total']}{'+' if body['totalIsFloor'] else ''}"
                 note = f"corrected to {body['correctedQuery']!r}" if body.get("correctedQuery") else ""
-                print(f"{name:<50} {p50:8.1f} {p95:8.1f} {total:>8}  {note}", flush=True)
+                load = os.getloadavg()[0]
+                print(f"{name:<50} {p50:8.1f} {p95:8.1f} {p99:8.1f} {total:>8}  {load:5.2f}  {note}", flush=True)
+
+
+def _rank(times: list[float], p: float) -> float:
+    """Nearest-rank percentile of sorted times."""
+    return times[max(0, min(len(times) - 1, math.ceil(len(times) * p) - 1))]
 
 
 async def _admin(server: str, sql: str) -> None:
@@ -369,6 +382,8 @@ def main() -> None:
         print(f"seeding {DB_NAME} (scale {args.scale})", flush=True)
         asyncio.run(seed(dsn, args.scale))
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        migrate.upgrade(dsn)  # a kept database seeded by an older revision: migrations only
     try:
         if args.explain:
             asyncio.run(explain(dsn))

@@ -53,6 +53,9 @@ def server_settings(settings: Settings) -> dict[str, str]:
         "application_name": "spread",
         "statement_timeout": str(settings.statement_timeout_ms),
         "plan_cache_mode": "force_custom_plan",
+        # Search ranks the first matches a scan finds (service/search/statements.py); a scan that
+        # joined another one mid-table would find different ones and upset relevance paging.
+        "synchronize_seqscans": "off",
         "timezone": "UTC",
     }
 

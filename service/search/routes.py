@@ -17,7 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 from service.db import Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import paged
-from service.search import queries
+from service.search import queries, similar, words
 from service.search.schemas import (
     DEFAULT_SEARCH_LIMIT,
     TOTAL_CAP,
@@ -45,10 +45,10 @@ _WORD = re.compile(r"(?<!\w)([^\W\d_]{4,40})(?!\w)")
 
 async def _correct(conn: Connection, q: str) -> str | None:
     """``q`` with unknown words replaced by the registry word they most likely meant, or None."""
-    words = sorted({m.group(1).lower() for m in _WORD.finditer(q)})
-    if not words:
+    found = sorted({m.group(1).lower() for m in _WORD.finditer(q)})
+    if not found:
         return None
-    fixes = await queries.corrections(conn, words)
+    fixes = await words.corrections(conn, found)
     if not fixes:
         return None
     return _WORD.sub(lambda m: fixes.get(m.group(1).lower(), m.group(1)), q)
@@ -151,7 +151,7 @@ async def search(
     region = region.upper() if region else None
     icb = icb.upper() if icb else None
     if region or icb or theme:
-        check = await queries.check_filters(conn, region, icb, theme)
+        check = await words.check_filters(conn, region, icb, theme)
         if region and check.region_kind != "region":
             raise InvalidInputError(f"no region has code '{region}'", field="region")
         if icb and check.icb_kind != "icb":
@@ -188,6 +188,7 @@ async def search(
         next_cursor=next_cursor,
         total=min(page.matches, TOTAL_CAP),
         total_is_floor=page.matches > TOTAL_CAP,
+        total_is_estimate=page.estimated,
         corrected_query=corrected,
     )
     return paged(request, body, next_cursor)
@@ -206,7 +207,7 @@ async def similar_innovations(
     limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many (default 10, at most 50).")] = 10,
 ) -> SimilarInnovations:
     """The innovations most like this one by title words, themes and category, best first, with a score."""
-    items = await queries.similar_innovations(conn, id, limit)
+    items = await similar.similar_innovations(conn, id, limit)
     if items is None:
         raise NotFoundError(f"no innovation has id '{id}'")
     return SimilarInnovations(items=items)

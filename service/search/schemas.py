@@ -1,8 +1,8 @@
 """Search request vocabularies and response bodies.
 
 Results are a tagged union on ``type``: every hit has ``id``, ``title``, ``snippet`` (HTML:
-matched words in ``<mark>``, everything else escaped) and ``score``, plus the fields a result
-list needs for its type.
+matched words in ``<mark>``, everything else escaped), ``titleHtml`` (the same for the whole
+title, whenever ``q`` is given) and ``score``, plus the fields a result list needs for its type.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from service.sites.schemas import SiteKind
 from service.types import ReadBase
@@ -20,6 +20,10 @@ DocType = Literal["innovation", "adaptation", "site"]
 SortOrder = Literal["relevance", "newest", "mostAdopted"]
 
 Score = Annotated[float, Meta(description="Relevance: higher is better; comparable within one response only.")]
+TitleHtml = Annotated[
+    str,
+    Meta(description="The title HTML-escaped, with the words `q` matched in `<mark>`; present whenever `q` is given."),
+]
 
 DEFAULT_SEARCH_LIMIT = 20
 TOTAL_CAP = 10_000
@@ -35,12 +39,13 @@ class SiteRef(ReadBase, frozen=True):
     name: str
 
 
-class InnovationHit(ReadBase, frozen=True, tag_field="type", tag="innovation"):
+class InnovationHit(ReadBase, frozen=True, kw_only=True, tag_field="type", tag="innovation"):
     """An innovation that matched."""
 
     id: str
     title: str
     snippet: str
+    title_html: TitleHtml | UnsetType = UNSET
     score: Score | None
     category: Category
     evidence_level: EvidenceLevel
@@ -49,12 +54,13 @@ class InnovationHit(ReadBase, frozen=True, tag_field="type", tag="innovation"):
     sustaining_count: int
 
 
-class AdaptationHit(ReadBase, frozen=True, tag_field="type", tag="adaptation"):
+class AdaptationHit(ReadBase, frozen=True, kw_only=True, tag_field="type", tag="adaptation"):
     """An adaptation that matched: what a site changed in an innovation it adopted."""
 
     id: str
     title: str
     snippet: str
+    title_html: TitleHtml | UnsetType = UNSET
     score: Score | None
     innovation: InnovationRef
     site: SiteRef
@@ -63,12 +69,13 @@ class AdaptationHit(ReadBase, frozen=True, tag_field="type", tag="adaptation"):
     stage: Stage
 
 
-class SiteHit(ReadBase, frozen=True, tag_field="type", tag="site"):
+class SiteHit(ReadBase, frozen=True, kw_only=True, tag_field="type", tag="site"):
     """A site that matched (by name or code); ``id`` is its code."""
 
     id: str
     title: str
     snippet: str
+    title_html: TitleHtml | UnsetType = UNSET
     score: Score | None
     kind: SiteKind
     region_code: str | None
@@ -81,7 +88,8 @@ SearchHit = InnovationHit | AdaptationHit | SiteHit
 
 class Facets(ReadBase, frozen=True):
     """Counts over the whole result set (every page). An innovation or site counts once under
-    each region and stage it has adoptions in; sites have no category or evidence level."""
+    each region and stage it has adoptions in; sites have no category or evidence level.
+    Estimates when ``totalIsEstimate`` is true."""
 
     type: dict[str, int]
     category: dict[str, int]
@@ -96,11 +104,23 @@ class SearchResults(ReadBase, frozen=True):
     items: list[SearchHit]
     facets: Facets
     next_cursor: str | None
-    total: Annotated[int, Meta(ge=0, le=TOTAL_CAP)]
+    total: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=TOTAL_CAP,
+            description="How many records match: exact up to 1,000, an estimate past that (`totalIsEstimate`).",
+        ),
+    ]
     total_is_floor: Annotated[
         bool,
+        Meta(description="True when more than 10,000 records match (or are estimated to): `total` then says 10,000."),
+    ]
+    total_is_estimate: Annotated[
+        bool,
         Meta(
-            description="True when more than 10,000 records match: `total` and the facets then count the first 10,000."
+            description="True when more than 1,000 records match: `total` is then the database's estimate and the"
+            " facets are counted over the first 1,000 matches and scaled to it; false when both are exact."
         ),
     ]
     corrected_query: Annotated[

@@ -259,19 +259,105 @@ async def test_facets_match_hand_counts(client: httpx.AsyncClient, reader, conn)
     assert made
 
 
-async def test_total_is_exact_up_to_ten_thousand_then_a_floor(client: httpx.AsyncClient, reader, conn) -> None:
+async def _bulk_pathways(conn, first: int, last: int) -> None:
     await conn.execute(
         """
         INSERT INTO innovations (slug, title, category, evidence_level, origin_site_code, originated_on)
-        SELECT 'bulk-' || g, 'Bulk pathway ' || g, 'other', 'idea', 'RQM', date '2020-01-01'
-        FROM generate_series(1, 10001) AS g
-        """
+        SELECT 'bulk-' || g, 'Bulk pathway ' || g, CASE WHEN g % 4 = 0 THEN 'digital' ELSE 'other' END, 'idea',
+               'RQM', date '2020-01-01'
+        FROM generate_series($1::int, $2::int) AS g
+        """,
+        first,
+        last,
     )
+
+
+async def test_total_and_facets_are_exact_up_to_a_thousand(client: httpx.AsyncClient, reader, conn) -> None:
+    await _bulk_pathways(conn, 1, 1000)
     body = await search(client, reader, q="pathway", limit=5)
-    assert body["total"] == 10_000 and body["totalIsFloor"] is True
-    assert body["facets"]["type"] == {"innovation": 10_000}
+    assert body["total"] == 1000 and body["totalIsEstimate"] is False and body["totalIsFloor"] is False
+    assert body["facets"]["type"] == {"innovation": 1000}
+    assert body["facets"]["category"] == {"digital": 250, "other": 750}
+    await _bulk_pathways(conn, 1001, 1001)
+    body = await search(client, reader, q="pathway", limit=5)
+    assert body["totalIsEstimate"] is True and body["total"] > 1000
+
+
+async def test_past_a_thousand_the_total_and_facets_are_flagged_estimates(
+    client: httpx.AsyncClient, reader, conn
+) -> None:
+    await _bulk_pathways(conn, 1, 5000)
+    await conn.execute("ANALYZE search_documents")
+    body = await search(client, reader, q="pathway", limit=5)
+    assert body["totalIsEstimate"] is True and body["totalIsFloor"] is False
+    # The planner's estimate from the column statistics: near the 5,000 that match, never below
+    # the 1,001 the sample counted.
+    assert 2500 <= body["total"] <= 7500, body["total"]
+    # Facets are the first 1,000 matches scaled to the estimate: they add up to about the total,
+    # and keep the sample's proportions.
+    facets = body["facets"]
+    assert abs(sum(facets["type"].values()) - body["total"]) <= 1
+    assert set(facets["category"]) == {"digital", "other"}
+    assert 2 <= facets["category"]["other"] / facets["category"]["digital"] <= 4.5
+    # A narrower query over the same data is exact again.
     body = await search(client, reader, q="bulk 42")
-    assert body["total"] == 1 and body["totalIsFloor"] is False
+    assert body["total"] == 1 and body["totalIsEstimate"] is False and body["facets"]["type"] == {"innovation": 1}
+
+
+async def test_an_estimate_past_ten_thousand_is_a_floor(client: httpx.AsyncClient, reader, conn) -> None:
+    await _bulk_pathways(conn, 1, 12_000)
+    await conn.execute("ANALYZE search_documents")
+    body = await search(client, reader, q="pathway", limit=5)
+    assert body["total"] == 10_000 and body["totalIsFloor"] is True and body["totalIsEstimate"] is True
+    assert len(body["items"]) == 5 and body["nextCursor"]
+
+
+async def test_relevance_pages_through_the_ranked_sample_without_repeats(
+    client: httpx.AsyncClient, reader, conn
+) -> None:
+    await _bulk_pathways(conn, 1, 1200)
+    seen: list[str] = []
+    params: dict[str, Any] = {"q": "pathway", "limit": 100}
+    while True:
+        body = await search(client, reader, **params)
+        assert body["totalIsEstimate"] is True
+        seen += ids(body)
+        if not body["nextCursor"]:
+            break
+        params["cursor"] = body["nextCursor"]
+    # The first 1,001 matches found are ranked (1,000 counted exactly, plus one to know there are
+    # more); pages neither repeat nor skip within them.
+    assert len(seen) == len(set(seen)) == 1001
+
+
+async def test_title_html_marks_matches_in_the_title_and_escapes_it(client: httpx.AsyncClient, reader, conn) -> None:
+    # The match is only in the title: the snippet (summary, description) has no mark, titleHtml has.
+    made = await rows.innovation(
+        conn, 'Telederm <b>"triage"</b> & \x02review\x03', summary="Photos of skin lesions sent ahead"
+    )
+    body = await search(client, reader, q="telederm triage")
+    assert ids(body) == [str(made)]
+    hit = body["items"][0]
+    assert "<mark>" not in hit["snippet"]
+    assert hit["titleHtml"] == ("<mark>Telederm</mark> &lt;b&gt;&quot;<mark>triage</mark>&quot;&lt;/b&gt; &amp; review")
+    assert hit["title"] == 'Telederm <b>"triage"</b> & \x02review\x03'
+    # Stemmed, like the match: "reviews" marks "review".
+    body = await search(client, reader, q="reviews")
+    assert body["items"][0]["titleHtml"].endswith("&amp; <mark>review</mark>")
+
+
+async def test_title_html_on_every_hit_type_only_with_q(client: httpx.AsyncClient, reader, conn) -> None:
+    innovation = await rows.innovation(conn, "Preston falls clinic", origin="RQM")
+    adoption = await rows.adoption(conn, innovation, "RXN", stage="piloting")
+    await rows.adaptation(conn, adoption, "Preston volunteers run the clinic")
+    body = await search(client, reader, q="preston")
+    by_type = {item["type"]: item for item in body["items"]}
+    assert set(by_type) == {"innovation", "adaptation", "site"}
+    assert by_type["innovation"]["titleHtml"] == "<mark>Preston</mark> falls clinic"
+    assert by_type["adaptation"]["titleHtml"].startswith("<mark>Preston</mark> falls clinic at ")
+    assert "<mark>Preston</mark>" in by_type["site"]["titleHtml"]
+    body = await search(client, reader, types="innovation")
+    assert body["items"] and all("titleHtml" not in item for item in body["items"])
 
 
 @pytest.mark.parametrize("sort", ["relevance", "newest", "mostAdopted"])
