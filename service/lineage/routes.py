@@ -94,7 +94,10 @@ async def innovation_lineage(
     region: Annotated[
         str | None,
         QueryParameter(
-            min_length=3, max_length=3, pattern=r"^[Yy][0-9]{2}$", description="Only sites in this region, e.g. Y56"
+            min_length=3,
+            max_length=3,
+            pattern=r"^[Yy][0-9]{2}$(?!\n)",
+            description="Only sites in this region, e.g. Y56",
         ),
     ] = None,
     since: Annotated[dt.date | None, QueryParameter(description="Only adoptions started on or after this date")] = None,
