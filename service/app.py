@@ -125,7 +125,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController],
         lifespan=[pool_lifespan(settings)],
         exception_handlers={Exception: problem_handler},
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key="skip_compression"
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_headers=[
