@@ -171,5 +171,5 @@ def create_app(settings: Settings) -> Litestar:
     # Outermost: request ids, metrics and access logs also cover 404s, 405s and CORS preflights.
     # GET /v1/innovations/{id} and GET /v1/me are answered there without Litestar's per-route
     # machinery when the key is cached (service.fastpath); everything else goes through it.
-    app.asgi_handler = RequestPath(app.asgi_handler, FastPath(app))
+    app.asgi_handler = RequestPath(app.asgi_handler, FastPath(app) if settings.fast_path else None)
     return app
