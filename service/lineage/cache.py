@@ -5,7 +5,7 @@ sets, stats and a 6 MB body; bench/README.md) and changes rarely. Each read firs
 PostgreSQL for the spread's version (:data:`service.lineage.queries.SPREAD_VERSION`: the
 count of the rows the answer is built from and the sum of the transactions that last wrote
 them, bounded like the walk itself); an answer built for the same innovation, filters, format
-and version is sent as it was built, else it is built, sent and kept. Nothing is ever served
+and version is sent as it was built (spreads of at least ``FROM_ADOPTIONS`` adoptions), else it is built, sent and kept. Nothing is ever served
 for a version other than the one just read, so a change is seen by the next read, on every
 replica and process alike, without invalidation messages.
 
@@ -25,7 +25,10 @@ from collections.abc import Hashable
 
 import msgspec
 
-MAX_BYTES = 64 * 1024 * 1024  # bodies, per process (their gzipped forms add about a fifth)
+MAX_BYTES = 32 * 1024 * 1024  # bodies, per process (their gzipped forms add about a fifth)
+# Spreads smaller than this are built on every read: cheap to build, and the version query
+# would cost them a round trip for nothing.
+FROM_ADOPTIONS = 500
 MIN_COMPRESS = 1024  # as the app's compression layer: smaller bodies go as they are
 LARGE = 1024 * 1024  # above this, gzip at level 1
 

@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from service.errors import InvalidInputError, NotFoundError
+from service.lineage import cache as answer_cache
 from service.lineage import formats, graph, queries
 from service.lineage.cache import Answer, AnswerCache
 from service.lineage.queries import GraphRows, NodeRow
@@ -68,6 +69,8 @@ async def innovation_lineage(
     if meta is None:
         raise NotFoundError(f"no innovation has id '{innovation_id}'")
     key = None
+    if cache is not None and meta.adoption_count < answer_cache.FROM_ADOPTIONS:
+        cache = None
     if cache is not None:
         version = await queries.spread_version(conn, innovation_id)
         key = (innovation_id, version.rows, version.digest, depth, stage, region, since, fmt)

@@ -12,7 +12,9 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
+from service.lineage import cache as answer_cache
 from tests.conftest import app_of
 from tests.lineage.spread import Spread, adaptation, build, link
 
@@ -22,8 +24,9 @@ def _node(s: Spread, body: dict[str, Any], letter: str) -> dict[str, Any]:
 
 
 async def test_a_kept_answer_follows_every_change(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, reader: dict[str, str]
+    client: httpx.AsyncClient, conn: asyncpg.Connection, reader: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(answer_cache, "FROM_ADOPTIONS", 0)  # keep the small spread's answers too
     s = await build(conn)
     x, y = f"/v1/innovations/{s.x}/lineage", f"/v1/innovations/{s.y}/lineage"
 
@@ -74,9 +77,27 @@ async def test_a_kept_answer_follows_every_change(
     assert {e["channel"] for e in edges if e["to"] == str(s.a["Y1"])} == {"conference"}
 
 
-async def test_gzip_answers_carry_the_same_body(
+async def test_small_spreads_are_not_kept(
     client: httpx.AsyncClient, conn: asyncpg.Connection, reader: dict[str, str]
 ) -> None:
+    s = await build(conn)
+    for _ in range(2):
+        r = await client.get(f"/v1/innovations/{s.x}/lineage", headers=reader)
+        assert r.status_code == 200
+    cache = app_of(client).state["lineage_answers"]
+    assert cache.hits == 0 and cache.misses == 0  # built each time, no version asked
+
+
+@pytest.mark.parametrize("kept", [False, True])
+async def test_gzip_answers_carry_the_same_body(
+    client: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    reader: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    kept: bool,
+) -> None:
+    if kept:
+        monkeypatch.setattr(answer_cache, "FROM_ADOPTIONS", 0)
     s = await build(conn)
     path = f"/v1/innovations/{s.x}/lineage"
     plain = await client.get(path, headers={**reader, "Accept-Encoding": "identity"})
