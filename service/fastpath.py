@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _INNOVATIONS = "/v1/innovations/"
+# The route templates Litestar puts in scope["path_template"] (the metrics label them by it).
+INNOVATION_TEMPLATE = "/v1/innovations/{id}"
 _HEX = frozenset("0123456789abcdef")
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
@@ -81,7 +83,7 @@ class FastPath:
             innovation_id = _canonical_uuid(path[len(_INNOVATIONS) :])
             if innovation_id is None:
                 return False
-            template = "/v1/innovations/{id:uuid}"
+            template = INNOVATION_TEMPLATE
         else:
             return False
         authorization = inm = accept_encoding = None

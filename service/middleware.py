@@ -170,7 +170,8 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
     scope["user"] = principal
     scope["auth"] = principal.key_id
     method = scope["method"]
-    if settings.rate_limit_per_minute and not request_state.get("read_retried"):
+    if settings.rate_limit_per_minute and not request_state.get("counted"):
+        request_state["counted"] = True  # once, even when RequestPath runs a GET again
         decision = limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_minute)
         if not decision.allowed:
             _refuse(decision, f"This key has made {decision.limit} requests this minute.")

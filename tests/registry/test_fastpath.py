@@ -182,3 +182,14 @@ async def test_a_read_whose_connection_dies_is_retried_once(
         assert r.status_code == 200, r.text
         assert r.json()["id"] == innovation["id"]
         assert app.asgi_handler.fast.served == before + (1 if fast else 0)
+
+
+def test_metrics_label_both_paths_alike() -> None:
+    from service.app import create_app
+    from service.config import Settings
+    from service.fastpath import INNOVATION_TEMPLATE
+
+    app = create_app(Settings(database_url="postgresql://unused/none"))
+    formats = {r.path: r.path_format for r in app.routes}
+    assert formats["/v1/innovations/{id:uuid}"] == INNOVATION_TEMPLATE
+    assert formats["/v1/me"] == "/v1/me"
