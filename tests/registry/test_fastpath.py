@@ -30,6 +30,11 @@ async def two_apps(db_dsn: str) -> AsyncIterator[tuple[Any, Any]]:
         running_app(settings_for(db_dsn), clock=lambda: NOW) as fast_client,
         running_app(settings_for(db_dsn), clock=lambda: NOW) as slow_client,
     ):
+        # The rate-limit headers must agree: no flush mixes the two apps' counts (they share a
+        # key and a table) or takes in-flight hits out of the local view during the cases.
+        for c in (fast_client, slow_client):
+            app_of(c).state.rate_limiter.flush_interval = 3600
+        await asyncio.sleep(0.3)  # a flush already sleeping on 0.25 s has run
         await cache_ready(fast_client)
         await cache_ready(slow_client)
         slow = app_of(slow_client)
