@@ -49,9 +49,16 @@ AIMS = {"vs_minimal": 0.8, "vs_fastapi": 1.3, "p99_vs_minimal": 1.5, "rss_mb": 1
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port: any, or one in ``BENCH_PORTS`` (e.g. ``9300-9349``) on a shared machine."""
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port in BENCH_PORTS")
 
 
 async def prepare(server_dsn: str, name: str) -> dict[str, str]:

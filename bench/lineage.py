@@ -21,7 +21,9 @@ every reference trust and hospital site first and then ``other``-kind bench site
 few km of one of its hospitals.
 
 Measured in-process (httpx ``ASGITransport`` against ``create_app``, auth included): the full
-JSON lineage, the upstream lineage of a generation-8 adoption, and the GeoJSON form; p50 and
+JSON lineage built for every request ("cold": the kept answers of ``service.lineage.cache``
+emptied first, as after a change to the spread) and as a repeated read (the version check and
+the kept answer), each without and with ``Accept-Encoding: gzip``, the upstream lineage of a generation-8 adoption, and the GeoJSON form; p50 and
 p95 over ``--runs`` requests after warm-up, plus the graph statement alone for reference.
 """
 
@@ -47,6 +49,7 @@ from service.config import Settings
 from service.db import connect, pool_lifespan
 from service.embedded import with_database
 from service.lineage import queries
+from service.lineage.cache import AnswerCache
 from service.sites.importer import import_reference_sites
 from service.vocab import CHANNELS
 
@@ -227,9 +230,12 @@ async def measure(dsn: str, seeded: dict[str, Any], runs: int) -> list[tuple[str
     headers = {"Authorization": f"Bearer {secret}"}
     identity = {"Accept-Encoding": "identity"}
     gzip = {"Accept-Encoding": "gzip"}
+    full = f"/v1/innovations/{seeded['innovation_id']}/lineage"
     cases = [
-        ("full lineage, JSON", f"/v1/innovations/{seeded['innovation_id']}/lineage", identity),
-        ("full lineage, JSON, gzip", f"/v1/innovations/{seeded['innovation_id']}/lineage", gzip),
+        ("full lineage, JSON, built (cold)", full, identity),
+        ("full lineage, JSON, gzip, built (cold)", full, gzip),
+        ("full lineage, JSON", full, identity),
+        ("full lineage, JSON, gzip", full, gzip),
         ("upstream of a generation-8 adoption", f"/v1/adoptions/{seeded['deep']}/lineage?direction=upstream", identity),
         ("full lineage, GeoJSON", f"/v1/innovations/{seeded['innovation_id']}/lineage?format=geojson", identity),
     ]
@@ -241,6 +247,8 @@ async def measure(dsn: str, seeded: dict[str, Any], runs: int) -> list[tuple[str
             for label, url, encoding in cases:
                 times = []
                 for i in range(runs + 3):
+                    if "cold" in label:  # every request builds the answer, as after a change
+                        app.state["lineage_answers"] = AnswerCache()
                     t0 = time.perf_counter()
                     r = await client.get(url, headers={**headers, **encoding})
                     elapsed = (time.perf_counter() - t0) * 1000

@@ -25,6 +25,7 @@ from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.errors import problem_handler
+from service.fastpath import FastPath
 from service.health import routes as health_routes
 from service.http import StrictRequest, options_handlers
 from service.innovations import routes as innovation_routes
@@ -124,7 +125,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController],
         lifespan=[pool_lifespan(settings)],
         exception_handlers={Exception: problem_handler},
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key="skip_compression"
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_headers=[
@@ -166,5 +169,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     # Outermost: request ids, metrics and access logs also cover 404s, 405s and CORS preflights.
-    app.asgi_handler = RequestPath(app.asgi_handler)
+    # GET /v1/innovations/{id} and GET /v1/me are answered there without Litestar's per-route
+    # machinery when the key is cached (service.fastpath); everything else goes through it.
+    app.asgi_handler = RequestPath(app.asgi_handler, FastPath(app) if settings.fast_path else None)
     return app

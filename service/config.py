@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_writes_per_minute: int = 300
     rate_limit_failures_per_minute: int = 60
     key_cache: bool = True
+    fast_path: bool = True  # service.fastpath: the two hottest reads outside Litestar's route machinery
     workers: int = 1
     embedded: bool = True
     # --- webhooks (SSRF guard, secret encryption) ---
@@ -134,6 +135,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_RATE_LIMIT_WRITES_PER_MINUTE": ("rate_limit_writes_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
     "SPREAD_RATE_LIMIT_FAILURES_PER_MINUTE": ("rate_limit_failures_per_minute", lambda n, r: _int(n, r, 0, 10_000_000)),
     "SPREAD_KEY_CACHE": ("key_cache", _bool),
+    "SPREAD_FAST_PATH": ("fast_path", _bool),
     "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
     "SPREAD_EMBEDDED": ("embedded", _bool),
     # --- webhooks ---

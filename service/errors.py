@@ -355,6 +355,8 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
     """Litestar exception handler: every error leaves here as problem+json."""
     if is_connection_lost(exc):
         _drop_request_connection(request)
+        # service.middleware.RequestPath tries a GET once more on a fresh connection
+        request.scope.setdefault("state", {})["connection_lost"] = True  # type: ignore[typeddict-item]
     problem, headers, extra = to_problem(request, exc)
     body: dict[str, Any] = msgspec.to_builtins(problem)
     body.update(extra)

@@ -24,7 +24,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,9 +37,12 @@ from service.db import acquire, release_lease
 from service.errors import ForbiddenError, RateLimitedError, UnauthorizedError, UnsupportedMediaTypeError
 from service.ratelimit import Decision
 
+if TYPE_CHECKING:
+    from service.fastpath import FastPath
+
 access_log = logging.getLogger("spread.access")
 
-_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}\Z")
 # Generated request ids: a random per-process prefix and a counter (32 hex digits, like a
 # uuid4's hex): unique without a system call per request.
 _ID_PREFIX = uuid.uuid4().hex[:16]
@@ -51,8 +54,9 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class RequestPath:
     """Outermost layer: request id in and out, rate-limit headers, metrics, one access-log line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, fast: FastPath | None = None) -> None:
         self.app = app
+        self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,9 +75,21 @@ class RequestPath:
         started = time.perf_counter()
         status = 500
 
+        retry = False  # a GET whose connection died: its 503 is dropped and it runs once more
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, retry
+            if retry:
+                return
             if message["type"] == "http.response.start":
+                if (
+                    message["status"] == 503
+                    and state.pop("connection_lost", False)
+                    and scope["method"] == "GET"
+                    and not state.get("read_retried")
+                ):
+                    retry = True
+                    return
                 status = message["status"]
                 headers = list(message.get("headers") or ())
                 headers.append((b"x-request-id", request_id.encode()))
@@ -88,7 +104,14 @@ class RequestPath:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if self.fast is None or not await self.fast.serve(scope, receive, send_with_id):
+                await self.app(scope, receive, send_with_id)
+                if retry:  # on a fresh connection; the rate limit counted it already
+                    if "conn_lease" in state:
+                        await release_lease(state)
+                    state["read_retried"] = True
+                    retry = False
+                    await self.app(scope, receive, send_with_id)
         finally:
             if "conn_lease" in state:
                 await release_lease(state)
@@ -147,7 +170,8 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
     scope["user"] = principal
     scope["auth"] = principal.key_id
     method = scope["method"]
-    if settings.rate_limit_per_minute:
+    if settings.rate_limit_per_minute and not request_state.get("counted"):
+        request_state["counted"] = True  # once, even when RequestPath runs a GET again
         decision = limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_minute)
         if not decision.allowed:
             _refuse(decision, f"This key has made {decision.limit} requests this minute.")

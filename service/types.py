@@ -34,33 +34,40 @@ class ReadBase(msgspec.Struct, kw_only=True, rename="camel"):
 # (PostgreSQL text cannot hold it) and no other control characters. LINE is one line of text;
 # TEXT may span lines (tab, LF and CR allowed). tests/test_contract.py checks every string in
 # every request has one.
-LINE = r"^[^\x00-\x1f\x7f]*$"
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+LINE = r"^[^\x00-\x1f\x7f]*$(?!\n)"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$(?!\n)"
 # A cursor is unpadded URL-safe base64 (see encode_cursor).
-CURSOR = r"^[A-Za-z0-9_-]+$"
+CURSOR = r"^[A-Za-z0-9_-]+$(?!\n)"
 
 SiteCode = Annotated[
     str,
     Meta(
         min_length=3,
         max_length=12,
-        pattern=r"^[A-Z0-9][A-Z0-9-]{2,11}$",
+        pattern=r"^[A-Z0-9][A-Z0-9-]{2,11}$(?!\n)",
         description="ODS code (or registry-issued code for non-NHS partners), upper case.",
         examples=["RQM"],
     ),
 ]
 Slug = Annotated[
     str,
-    Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"]),
+    Meta(
+        min_length=1,
+        max_length=120,
+        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$(?!\n)",
+        examples=["virtual-wards-for-frailty"],
+    ),
 ]
 ShortText = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE)]
 Title = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Virtual wards for frailty"])]
 LongText = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
-Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$")]
-Key = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$", examples=["daily_huddle"])]
+Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$(?!\n)")]
+Key = Annotated[
+    str, Meta(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_\-]*$(?!\n)", examples=["daily_huddle"])
+]
 Url = Annotated[
     str,
-    Meta(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$", examples=["https://example.org/guide"]),
+    Meta(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$(?!\n)", examples=["https://example.org/guide"]),
 ]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
@@ -177,7 +184,7 @@ JSONBodyOf = _JSONBodyOf
 
 # An ETag this API issues is a quoted version number; If-Match takes `*` or a list of them
 # (empty: no precondition, as if the header were absent).
-ETAG_LIST = r'^(\*|(W/)?"[0-9]{1,18}"( *, *(W/)?"[0-9]{1,18}"){0,9})?$'
+ETAG_LIST = r'^(\*|(W/)?"[0-9]{1,18}"( *, *(W/)?"[0-9]{1,18}"){0,9})?$(?!\n)'
 IfMatchHeader = Annotated[
     str | None,
     HeaderParameter(
@@ -189,9 +196,9 @@ IfMatchHeader = Annotated[
     ),
 ]
 # A header value: visible ASCII, inner spaces allowed (servers strip the outer ones).
-HEADER_VALUE = r"^[!-~]([ -~]*[!-~])?$"
+HEADER_VALUE = r"^[!-~]([ -~]*[!-~])?$(?!\n)"
 # Constraints for a site-code query parameter: QueryParameter(..., **CODE_QUERY).
-CODE_QUERY: dict[str, Any] = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
+CODE_QUERY: dict[str, Any] = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$(?!\n)"}
 
 
 def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:

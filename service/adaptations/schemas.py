@@ -12,7 +12,7 @@ from service.types import TEXT, Base, Key, ReadBase
 from service.vocab import ContextChange, Fidelity, Goal, Level, Nature, Phase, Planning, Reason, WhatModified
 
 Description = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=TEXT)]
-Role = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$", examples=["clinical_lead"])]
+Role = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$(?!\n)", examples=["clinical_lead"])]
 Roles = Annotated[list[Role], Meta(max_length=20)]
 Keys = Annotated[list[Key], Meta(max_length=30)]
 OutcomeNotes = Annotated[str, Meta(max_length=10_000, pattern=TEXT)]

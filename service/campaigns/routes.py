@@ -63,7 +63,7 @@ BreakthroughId = Annotated[uuid.UUID, PathParameter(description="Breakthrough id
 SiteCodePath = Annotated[
     str,
     PathParameter(
-        min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site (or ICB, region) code"
+        min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$(?!\n)", description="Site (or ICB, region) code"
     ),
 ]
 

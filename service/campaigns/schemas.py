@@ -25,7 +25,7 @@ PartnerName = Annotated[
     str, Meta(min_length=1, max_length=200, pattern=LINE, examples=["Health Innovation North West Coast"])
 ]
 MeasureCode = Annotated[
-    str, Meta(min_length=2, max_length=40, pattern=r"^[A-Z][A-Z0-9_]{1,39}$", examples=["VW_PATIENT_DAYS"])
+    str, Meta(min_length=2, max_length=40, pattern=r"^[A-Z][A-Z0-9_]{1,39}$(?!\n)", examples=["VW_PATIENT_DAYS"])
 ]
 Target = Annotated[
     float, Meta(ge=1e-6, le=1e12, description="A positive amount of the campaign measure (at least 0.000001).")

@@ -74,7 +74,11 @@ async def list_changes(
     entity_id: Annotated[
         str | None,
         QueryParameter(
-            name="entityId", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$", description="Only this record."
+            name="entityId",
+            min_length=1,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9_-]+$(?!\n)",
+            description="Only this record.",
         ),
     ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,

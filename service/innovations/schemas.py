@@ -13,7 +13,7 @@ from service.vocab import Category, EvidenceLevel, InnovationStatus, Stage
 
 Summary = Annotated[str, Meta(max_length=2000, pattern=TEXT)]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=LINE)]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$")]
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$(?!\n)")]
 
 
 class CoreComponent(Base, frozen=True):

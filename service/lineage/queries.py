@@ -326,3 +326,64 @@ async def adaptations_of(conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]
 async def family(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> list[FamilyRow]:
     rows = await conn.fetch(FAMILY, innovation_id, FAMILY_CAP, MAX_FAMILY + 1)
     return [msgspec.convert(dict(r), FamilyRow) for r in rows]
+
+
+class SpreadVersion(msgspec.Struct, frozen=True):
+    """What an innovation's spread answer was built from, summed: equal versions, equal answers."""
+
+    rows: int
+    digest: int
+
+
+# $1 innovation, $2 adoption bound, $3 link bound: the rows SPREAD reads (bounded the same
+# way), counted, and the transactions that last wrote them (``xmin``) summed, with the
+# innovation row's own (its title goes into the Mermaid and PROV forms). Between two reads,
+# any committed insert, update or delete among those rows changes the pair: a row written
+# since carries an xid newer than every row it replaces, so with the count unchanged the
+# sum can only grow. Reading it costs the walk without the rows leaving the server
+# (service.lineage.cache).
+SPREAD_VERSION = """
+WITH
+own AS MATERIALIZED (
+    SELECT a.id, a.xmin, a.site_code FROM adoptions a WHERE a.innovation_id = $1 LIMIT $2
+),
+own_links AS MATERIALIZED (
+    SELECT s.source_adoption_id, s.xmin
+    FROM own o
+    JOIN adoption_sources s ON s.adoption_id = o.id
+    LIMIT $3
+),
+outside AS MATERIALIZED (
+    SELECT DISTINCT a.id, a.xmin::text AS x, a.site_code
+    FROM own_links l
+    JOIN adoptions a ON a.id = l.source_adoption_id
+    WHERE a.innovation_id <> $1
+),
+parts (x) AS (
+    SELECT o.xmin::text FROM own o
+    UNION ALL
+    SELECT st.xmin::text FROM own o JOIN sites st ON st.code = o.site_code
+    UNION ALL
+    SELECT o.x FROM outside o
+    UNION ALL
+    SELECT st.xmin::text FROM outside o JOIN sites st ON st.code = o.site_code
+    UNION ALL
+    SELECT l.xmin::text FROM own_links l
+    UNION ALL
+    SELECT s.xmin::text FROM outside o JOIN adoption_sources s ON s.adoption_id = o.id
+    UNION ALL
+    SELECT ad.xmin::text
+    FROM adaptations ad
+    WHERE ad.adoption_id IN (SELECT o.id FROM own o UNION ALL SELECT o.id FROM outside o)
+    UNION ALL
+    SELECT i.xmin::text FROM innovations i WHERE i.id = $1
+)
+SELECT count(*)::int AS rows, coalesce(sum(p.x::bigint), 0)::bigint AS digest FROM parts p
+"""
+
+
+async def spread_version(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> SpreadVersion:
+    """The version of an innovation's spread as :data:`SPREAD_VERSION` computes it."""
+    row = await conn.fetchrow(SPREAD_VERSION, innovation_id, MAX_WALK + 1, MAX_LINKS + 1)
+    assert row is not None  # an aggregate always answers one row
+    return SpreadVersion(rows=row["rows"], digest=row["digest"])

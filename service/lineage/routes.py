@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
@@ -19,6 +20,7 @@ from service.db import Connection
 from service.errors import responses
 from service.http import also_answers
 from service.lineage import service
+from service.lineage.cache import MIN_COMPRESS, Answer, AnswerCache
 from service.lineage.formats import MEDIA_TYPES
 from service.lineage.schemas import AdoptionLineage, Direction, Format, InnovationFamily, InnovationLineage
 from service.vocab import Stage
@@ -77,6 +79,7 @@ def _answer(body: Any, fmt: str) -> Response[Any]:
 @get(
     "/innovations/{id:uuid}/lineage",
     operation_id="GetInnovationLineage",
+    opt={"skip_compression": True},  # compressed by the handler, once per kept answer
     operation_class=LINEAGE_FORMATS,
     tags=["lineage"],
     summary="How an innovation spread",
@@ -94,7 +97,10 @@ async def innovation_lineage(
     region: Annotated[
         str | None,
         QueryParameter(
-            min_length=3, max_length=3, pattern=r"^[Yy][0-9]{2}$", description="Only sites in this region, e.g. Y56"
+            min_length=3,
+            max_length=3,
+            pattern=r"^[Yy][0-9]{2}$(?!\n)",
+            description="Only sites in this region, e.g. Y56",
         ),
     ] = None,
     since: Annotated[dt.date | None, QueryParameter(description="Only adoptions started on or after this date")] = None,
@@ -102,10 +108,30 @@ async def innovation_lineage(
 ) -> Response[InnovationLineage]:
     """The spread of one innovation as a graph of who learned from whom, with statistics."""
     fmt = _format(request, format)
-    body = await service.innovation_lineage(
-        conn, id, depth=depth, stage=stage, region=region.upper() if region else None, since=since, fmt=fmt
+    state = request.app.state
+    cache = state.get("lineage_answers")
+    if cache is None:
+        cache = state["lineage_answers"] = AnswerCache()
+    region = region.upper() if region else None
+    answer = await service.innovation_lineage(
+        conn, id, depth=depth, stage=stage, region=region, since=since, fmt=fmt, cache=cache
     )
-    return _answer(body, fmt)
+    return await _compressed(request, answer)
+
+
+async def _compressed(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
+    """The answer gzipped when the client takes gzip (as the app's compression layer would,
+    which this route skips): made once per kept answer, at a level chosen by size."""
+    body = answer.body
+    if len(body) >= MIN_COMPRESS:
+        accept = next((v for k, v in request.scope["headers"] if k == b"accept-encoding"), b"")
+        if b"gzip" in accept:
+            return Response(
+                content=answer.gzipped or await anyio.to_thread.run_sync(answer.gzip),
+                media_type=answer.media_type,
+                headers={"Vary": "Accept, Accept-Encoding", "Content-Encoding": "gzip"},
+            )
+    return Response(content=body, media_type=answer.media_type, headers={"Vary": "Accept"})
 
 
 @get(

@@ -11,9 +11,12 @@ from typing import TypeVar
 
 import anyio.to_thread
 import asyncpg
+import msgspec
 
 from service.errors import InvalidInputError, NotFoundError
+from service.lineage import cache as answer_cache
 from service.lineage import formats, graph, queries
+from service.lineage.cache import Answer, AnswerCache
 from service.lineage.queries import GraphRows, NodeRow
 from service.lineage.schemas import (
     AdoptionLineage,
@@ -59,17 +62,33 @@ async def innovation_lineage(
     region: str | None,
     since: dt.date | None,
     fmt: str,
-) -> InnovationLineage | bytes:
+    cache: AnswerCache | None = None,
+) -> Answer:
+    """The encoded answer; from ``cache`` when one was built for this version of the spread."""
     meta = await queries.innovation_meta(conn, innovation_id)
     if meta is None:
         raise NotFoundError(f"no innovation has id '{innovation_id}'")
+    key = None
+    if cache is not None and meta.adoption_count < answer_cache.FROM_ADOPTIONS:
+        cache = None
+    if cache is not None:
+        version = await queries.spread_version(conn, innovation_id)
+        key = (innovation_id, version.rows, version.digest, depth, stage, region, since, fmt)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
     found = await queries.spread(conn, innovation_id, adoption_count=meta.adoption_count)
     if found.over:
         raise _too_large_to_walk(found, "Read it one adoption at a time (`GET /v1/adoptions/{id}/lineage`).")
     g = await _off_loop(partial(_innovation_graph, found, innovation_id, depth, stage, region, since))
     if fmt == "json":
-        return await _off_loop(partial(_innovation_answer, innovation_id, g))
-    return await _render(conn, fmt, innovation_id, meta.title, g)
+        body = await _off_loop(partial(_innovation_json, innovation_id, g))
+    else:
+        body = await _render(conn, fmt, innovation_id, meta.title, g)
+    answer = Answer(body=body, media_type=formats.MEDIA_TYPES[fmt])
+    if cache is not None:
+        cache.put(key, answer)
+    return answer
 
 
 def _innovation_graph(
@@ -103,6 +122,12 @@ def _innovation_graph(
 def _innovation_answer(innovation_id: uuid.UUID, g: graph.Graph) -> InnovationLineage:
     with graph.no_gc():
         return InnovationLineage(innovation_id=innovation_id, nodes=g.nodes, edges=g.edges, stats=graph.stats(g))
+
+
+def _innovation_json(innovation_id: uuid.UUID, g: graph.Graph) -> bytes:
+    answer = _innovation_answer(innovation_id, g)
+    with graph.no_gc():
+        return msgspec.json.encode(answer)
 
 
 async def _render(conn: asyncpg.Connection, fmt: str, innovation_id: uuid.UUID, title: str, g: graph.Graph) -> bytes:

@@ -59,12 +59,12 @@ from service.vocab import ImprovementDirection, ReaimDimension
 
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
-_CODE = {"min_length": 2, "max_length": 40, "pattern": r"^[A-Za-z][A-Za-z0-9_]{1,39}$"}
+_CODE = {"min_length": 2, "max_length": 40, "pattern": r"^[A-Za-z][A-Za-z0-9_]{1,39}$(?!\n)"}
 CodePath = Annotated[str, PathParameter(description="Measure code, e.g. AE_4HR", **_CODE)]
 MeasureQuery = Annotated[
     str | None, QueryParameter(description="Only this measure (its code, e.g. AE_4HR).", examples=[], **_CODE)
 ]
-SITE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$"}
+SITE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$(?!\n)"}
 
 
 def _bad_cursor() -> InvalidInputError:

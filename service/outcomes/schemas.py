@@ -20,7 +20,7 @@ MeasureCode = Annotated[
     Meta(
         min_length=2,
         max_length=40,
-        pattern=r"^[A-Z][A-Z0-9_]{1,39}$",
+        pattern=r"^[A-Z][A-Z0-9_]{1,39}$(?!\n)",
         description="Upper-case letters, digits and underscores, starting with a letter.",
         examples=["AE_4HR"],
     ),

@@ -30,11 +30,11 @@ from service.types import LINE, CursorQuery, decode_cursor, encode_cursor
 from service.vocab import Category, Channel, EvidenceLevel, Fidelity, InnovationStatus, Nature, Stage
 
 ALL_TYPES: tuple[DocType, ...] = ("innovation", "adaptation", "site")
-CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$")]
+CodeFilter = Annotated[str | None, QueryParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$(?!\n)")]
 Theme = Annotated[
     str | None,
     QueryParameter(
-        min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$", description="A theme, e.g. frailty"
+        min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$(?!\n)", description="A theme, e.g. frailty"
     ),
 ]
 

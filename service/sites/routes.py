@@ -30,7 +30,7 @@ from service.types import (
 )
 
 CodePath = Annotated[
-    str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$", description="Site code")
+    str, PathParameter(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9-]{3,12}$(?!\n)", description="Site code")
 ]
 
 
@@ -68,7 +68,7 @@ async def list_sites(
         str | None,
         QueryParameter(
             max_length=60,
-            pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,12})?,-?[0-9]{1,3}(\.[0-9]{1,12})?$",
+            pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,12})?,-?[0-9]{1,3}(\.[0-9]{1,12})?$(?!\n)",
             description="'latitude,longitude': order by distance",
             examples=[],
         ),

@@ -12,7 +12,7 @@ from service.types import LINE, Base, Latitude, Longitude, ReadBase, SiteCode
 SiteKind = Literal["region", "icb", "trust", "trust_site", "pcn", "gp_practice", "other"]
 SiteStatus = Literal["open", "closed"]
 SiteName = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Royal Preston Hospital"])]
-Postcode = Annotated[str, Meta(min_length=2, max_length=10, pattern=r"^[A-Za-z0-9 ]+$", examples=["PR2 9HT"])]
+Postcode = Annotated[str, Meta(min_length=2, max_length=10, pattern=r"^[A-Za-z0-9 ]+$(?!\n)", examples=["PR2 9HT"])]
 
 
 class Site(ReadBase, frozen=True, omit_defaults=False):

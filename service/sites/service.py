@@ -32,13 +32,13 @@ from service.sites.schemas import Site, SiteCreate, SiteUpdate
 from service.types import if_match_versions
 
 CODE_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
-    "region": (re.compile(r"^Y[0-9]{2}$"), "Y and 2 digits, e.g. Y56"),
-    "icb": (re.compile(r"^Q[A-Z0-9]{2}$"), "Q and 2 letters or digits, e.g. QE1"),
-    "trust": (re.compile(r"^[A-Z0-9]{3}$"), "3 letters or digits, e.g. RQM"),
-    "trust_site": (re.compile(r"^[A-Z0-9]{5}$"), "5 letters or digits, e.g. RQM01"),
-    "pcn": (re.compile(r"^U[0-9]{5}$"), "U and 5 digits, e.g. U12345"),
-    "gp_practice": (re.compile(r"^[A-Z][0-9]{5}$"), "a letter and 5 digits, e.g. P81001"),
-    "other": (re.compile(r"^[A-Z0-9-]{3,12}$"), "3 to 12 upper-case letters, digits or hyphens"),
+    "region": (re.compile(r"^Y[0-9]{2}\Z"), "Y and 2 digits, e.g. Y56"),
+    "icb": (re.compile(r"^Q[A-Z0-9]{2}\Z"), "Q and 2 letters or digits, e.g. QE1"),
+    "trust": (re.compile(r"^[A-Z0-9]{3}\Z"), "3 letters or digits, e.g. RQM"),
+    "trust_site": (re.compile(r"^[A-Z0-9]{5}\Z"), "5 letters or digits, e.g. RQM01"),
+    "pcn": (re.compile(r"^U[0-9]{5}\Z"), "U and 5 digits, e.g. U12345"),
+    "gp_practice": (re.compile(r"^[A-Z][0-9]{5}\Z"), "a letter and 5 digits, e.g. P81001"),
+    "other": (re.compile(r"^[A-Z0-9-]{3,12}\Z"), "3 to 12 upper-case letters, digits or hyphens"),
 }
 
 

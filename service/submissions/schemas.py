@@ -27,7 +27,7 @@ InnovationRef = Annotated[
     Meta(
         min_length=1,
         max_length=120,
-        pattern=r"^[A-Za-z0-9-]+$",
+        pattern=r"^[A-Za-z0-9-]+$(?!\n)",
         description="The innovation's id or its slug.",
         examples=["virtual-wards-for-frailty"],
     ),

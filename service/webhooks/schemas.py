@@ -28,7 +28,7 @@ EventPattern = Annotated[
     Meta(
         min_length=1,
         max_length=60,
-        pattern=r"^(\*|[a-z_]{1,30}\.(\*|[a-z_]{1,20}))$",
+        pattern=r"^(\*|[a-z_]{1,30}\.(\*|[a-z_]{1,20}))$(?!\n)",
         description="An event type (`adoption.created`, `adoption.stage_changed`), `<entity>.*`, or `*`.",
         examples=["adoption.stage_changed"],
     ),
@@ -38,7 +38,7 @@ WebhookUrl = Annotated[
     Meta(
         min_length=10,
         max_length=2000,
-        pattern=r"^https?://[!\x22$-.0->@-~][!-~]*$",  # printable ASCII, a host first
+        pattern=r"^https?://[!\x22$-.0->@-~][!-~]*$(?!\n)",  # printable ASCII, a host first
         description="Where deliveries are POSTed (http or https).",
         examples=["https://integration.example.nhs.uk/spread-events"],
     ),
