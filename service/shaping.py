@@ -348,3 +348,9 @@ async def listing(
         return Stream(content=csv_export.encode(dicts, header), media_type=csv_export.CSV_MEDIA_TYPE, headers=headers)
     body["items"] = dicts
     return Response(content=body, headers=headers)
+
+
+def table(rows: Sequence[msgspec.Struct], item_type: type[msgspec.Struct]) -> Response[Any]:
+    """A whole (unpaged) list as CSV, one row per item, the header ``item_type``'s fields."""
+    dicts: list[dict[str, Any]] = msgspec.to_builtins(list(rows))
+    return Stream(content=csv_export.encode(dicts, wire_names(item_type)), media_type=csv_export.CSV_MEDIA_TYPE)
