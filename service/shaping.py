@@ -59,14 +59,37 @@ FieldsQuery = Annotated[
         "Unknown names: 422. See docs/response-shaping.md.",
     ),
 ]
-ExpandQuery = Annotated[
+_EXPAND = "Embed referenced records (comma-separated; a dot for the second level, at most two): {}. Unknown names: 422. See docs/response-shaping.md."
+# One alias per resource, so the spec lists what each expands (tests/test_shaping.py keeps
+# these lists equal to EXPANSIONS).
+InnovationExpandQuery = Annotated[
     str | None,
     QueryParameter(
+        name="expand",
         min_length=1,
         max_length=500,
         pattern=NAMES,
-        description="Embed referenced records (comma-separated; dotted for a second level, at most two). "
-        "Unknown names: 422. See docs/response-shaping.md.",
+        description=_EXPAND.format("originSite, derivedFrom, derivedFrom.originSite, derivedFrom.derivedFrom"),
+    ),
+]
+AdoptionExpandQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="expand",
+        min_length=1,
+        max_length=500,
+        pattern=NAMES,
+        description=_EXPAND.format("site, innovation, innovation.originSite, innovation.derivedFrom, sources.site"),
+    ),
+]
+AdaptationExpandQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="expand",
+        min_length=1,
+        max_length=500,
+        pattern=NAMES,
+        description=_EXPAND.format("adoption, adoption.site, adoption.innovation, adoption.sources.site"),
     ),
 ]
 FormatQuery = Annotated[

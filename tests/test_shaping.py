@@ -122,3 +122,16 @@ async def test_expansions_cost_one_statement_each_whatever_the_page(conn: asyncp
     assert [o["site"]["code"] for o in objects] == codes
     assert all(o["innovation"] is None for o in objects)
     assert [s["site"]["code"] for s in objects[5]["sources"]] == codes[:3]
+
+
+@pytest.mark.parametrize(
+    ("kind", "alias"),
+    [
+        ("innovation", shaping.InnovationExpandQuery),
+        ("adoption", shaping.AdoptionExpandQuery),
+        ("adaptation", shaping.AdaptationExpandQuery),
+    ],
+)
+def test_the_spec_lists_every_expansion(kind: shaping.Kind, alias: Any) -> None:
+    description = alias.__metadata__[0].description
+    assert f": {', '.join(shaping._paths(kind))}. Unknown" in description

@@ -23,8 +23,8 @@ from service.innovations.queries import exists as innovation_exists
 from service.shaping import (
     CSV_ALTERNATIVE,
     LIST_MEDIA,
+    AdaptationExpandQuery,
     AllQuery,
-    ExpandQuery,
     FieldsQuery,
     FormatQuery,
     listing,
@@ -109,7 +109,7 @@ async def list_adoption_adaptations(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: AdaptationExpandQuery = None,
     format_: FormatQuery = None,
     all_: AllQuery = False,
 ) -> Response[AdaptationPage]:
@@ -147,7 +147,7 @@ async def list_innovation_adaptations(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: AdaptationExpandQuery = None,
     format_: FormatQuery = None,
     all_: AllQuery = False,
 ) -> Response[AdaptationPage]:
@@ -184,7 +184,7 @@ async def get_adaptation(
     conn: NamedDependency[Connection],
     id: AdaptationId,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: AdaptationExpandQuery = None,
 ) -> Response[Adaptation]:
     """One adaptation with an ETag."""
     shape = shape_of(request, "adaptation", Adaptation, fields=fields, expand=expand)

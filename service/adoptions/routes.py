@@ -23,8 +23,8 @@ from service.innovations.queries import exists as innovation_exists
 from service.shaping import (
     CSV_ALTERNATIVE,
     LIST_MEDIA,
+    AdoptionExpandQuery,
     AllQuery,
-    ExpandQuery,
     FieldsQuery,
     FormatQuery,
     listing,
@@ -80,7 +80,7 @@ async def list_adoptions(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: AdoptionExpandQuery = None,
     format_: FormatQuery = None,
     all_: AllQuery = False,
 ) -> Response[AdoptionPage]:
@@ -153,7 +153,7 @@ async def get_adoption(
     conn: NamedDependency[Connection],
     id: AdoptionId,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: AdoptionExpandQuery = None,
 ) -> Response[Adoption]:
     """One adoption with its sources, stage history and an ETag."""
     shape = shape_of(request, "adoption", Adoption, fields=fields, expand=expand)

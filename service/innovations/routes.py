@@ -23,9 +23,9 @@ from service.shaping import (
     CSV_ALTERNATIVE,
     LIST_MEDIA,
     AllQuery,
-    ExpandQuery,
     FieldsQuery,
     FormatQuery,
+    InnovationExpandQuery,
     listing,
     one,
     shape_of,
@@ -100,7 +100,7 @@ async def list_innovations(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: InnovationExpandQuery = None,
     format_: FormatQuery = None,
     all_: AllQuery = False,
 ) -> Response[InnovationPage]:
@@ -165,7 +165,7 @@ async def get_innovation(
     conn: NamedDependency[Connection],
     id: InnovationId,
     fields: FieldsQuery = None,
-    expand: ExpandQuery = None,
+    expand: InnovationExpandQuery = None,
 ) -> Response[Innovation]:
     """One innovation with its adoption counts and an ETag."""
     shape = shape_of(request, "innovation", Innovation, fields=fields, expand=expand)
