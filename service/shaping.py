@@ -298,11 +298,16 @@ def shape_of(
     expand: str | None = None,
     format: str | None = None,
     all: bool = False,
-    offers: Sequence[str] = (JSON,),
+    offers: Sequence[str] | None = None,
 ) -> Shape:
-    """Check the shaping parameters (422 naming what is unknown, 406 for an Accept not offered)."""
+    """Check the shaping parameters: 422 naming what is unknown; with ``offers`` (a list's
+    media types, e.g. :data:`LIST_MEDIA`), 406 for an ``Accept`` that allows none of them.
+
+    Without ``offers`` the answer is JSON whatever the ``Accept`` (single records, as before;
+    an operation with more media types negotiates them itself with ``service.http.negotiate``).
+    """
     chosen = {"json": JSON, "csv": CSV}.get(format) if format else None
-    media = negotiate(request, offers, chosen)
+    media = negotiate(request, offers, chosen) if offers is not None else JSON
     return Shape(
         kind=kind, fields=parse_fields(fields, item_type), expand=parse_expand(kind, expand), media=media, all=all
     )

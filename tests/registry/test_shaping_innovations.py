@@ -128,6 +128,12 @@ async def test_unsupported_accept_is_406(client: httpx.AsyncClient, admin: dict[
     assert "text/csv" in r.json()["detail"]
     ok = await client.get("/v1/innovations", headers={**admin, "Accept": "application/xml, text/csv;q=0.5"})
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/csv")
+    # a single record answers JSON whatever the Accept, as it did before (no 406 declared there)
+    made = await make_innovation(client, admin)
+    one = await client.get(
+        f"/v1/innovations/{made['id']}", params={"fields": "id"}, headers={**admin, "Accept": "text/csv"}
+    )
+    assert one.status_code == 200 and one.json() == {"id": made["id"]}
 
 
 async def test_csv_pages_like_json_and_all_reads_every_page(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
