@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
+from service.errors import NotAcceptableError
 from service.types import etag
 
 T = TypeVar("T")
@@ -28,16 +30,47 @@ def paged(request: Request[Any, Any, Any], page: T, next_cursor: str | None) -> 
     return Response(content=page, headers=headers)
 
 
+def none_match(request: Request[Any, Any, Any], tag: str) -> bool:
+    """Whether ``If-None-Match`` already has ``tag`` (weak comparison, RFC 9110 13.1.2)."""
+    # Straight from the ASGI headers: request.headers builds a multi-dict of them all.
+    inm = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"if-none-match"), None)
+    if inm is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+    return tag in tags or "*" in tags
+
+
+def not_modified(tag: str) -> Response[Any]:
+    """304 with the ETag the client already has."""
+    return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+
+
 def record(request: Request[Any, Any, Any], body: T, version: int) -> Response[T]:
     """A single record with its ETag; answers 304 when ``If-None-Match`` already has it."""
     tag = etag(version)
-    # Straight from the ASGI headers: request.headers builds a multi-dict of them all.
-    inm = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"if-none-match"), None)
-    if inm is not None:
-        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        if tag in tags or "*" in tags:
-            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]
+    if none_match(request, tag):
+        return not_modified(tag)
     return Response(content=body, headers={"ETag": tag})
+
+
+def negotiate(request: Request[Any, Any, Any], offers: Sequence[str], chosen: str | None = None) -> str:
+    """The media type to answer in: ``chosen`` (from a ``format`` parameter) when given, else
+    the best of ``offers`` for the ``Accept`` header (the first offer when there is none).
+
+    ``offers`` lists the operation's media types, its default first (e.g. ``application/json``,
+    ``text/csv``; a FHIR view adds ``application/fhir+json``). No acceptable offer: 406.
+    """
+    if chosen is not None:
+        return chosen
+    accept = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"accept"), None)
+    if accept is None or not accept.strip():
+        return offers[0]
+    best = request.accept.best_match(list(offers))
+    if best is None:
+        raise NotAcceptableError(
+            f"This operation answers in {', '.join(offers)}; the Accept header ({accept[:200]}) allows none of them."
+        )
+    return best
 
 
 def created(body: T, location: str, version: int | None = None) -> Response[T]:

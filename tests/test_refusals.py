@@ -12,6 +12,9 @@ handler's required scope (``opt={"scope": ...}``, else read for GET and write ot
 - ``stale-if-match``: an ``If-Match`` of an earlier version, where the operation takes one: 412;
 - ``malformed-json`` (400), ``invalid-<field>`` (422 naming the field), ``media-type`` (415),
   ``too-large`` (413), for bodies; ``invalid-<param>`` (422 naming it) for parameters;
+- ``invalid-fields`` / ``invalid-expand``: an unknown name in ``fields`` or ``expand`` (422
+  naming the parameter), and ``not-acceptable``: an ``Accept`` the operation does not answer
+  in (406), on the reads that take them (service/shaping.py);
 
 and after every one of them the change feed (read with an admin key, once settled) is what it
 was before: a refusal writes nothing. Requests use real records seeded once per module (an
@@ -101,14 +104,10 @@ STATUSES_ELSEWHERE: dict[int, str] = {
 #   does not match the route (404), and there is nothing else to validate.
 # - 403 on CalculateSpc: it needs only "read", and every key has at least that.
 _UUID_PATH_ONLY = (
-    "GetAdaptation",
     "DeleteAdaptation",
-    "GetAdoption",
     "RemoveAdoptionSource",
     "GetBreakthrough",
-    "GetCampaign",
     "GetImpediment",
-    "GetInnovation",
     "RetireInnovation",
     "GetInnovationFamily",
     "GetReaim",
@@ -153,6 +152,10 @@ class Operation:
 
     def params(self, where: str) -> list[dict[str, Any]]:
         return [p for p in self.spec.get("parameters", []) if p["in"] == where]
+
+    @property
+    def query_names(self) -> set[str]:
+        return {p["name"] for p in self.params("query")}
 
     @property
     def path_params(self) -> list[str]:
@@ -557,7 +560,15 @@ def _cases(op: Operation) -> list[Case]:
         ]
     elif _invalid_param(op) is not None:
         cases.append(Case(op, "invalid-param", 422))
+    # response shaping (service/shaping.py): an unknown field or expansion is named; an Accept
+    # the operation does not answer in is 406
+    cases += [Case(op, f"invalid-{name}", 422) for name in SHAPING_PARAMS if name in op.query_names]
+    if 406 in op.declared:
+        cases.append(Case(op, "not-acceptable", 406))
     return cases
+
+
+SHAPING_PARAMS = ("fields", "expand")
 
 
 CASES = [case for op in OPERATIONS for case in _cases(op)]
@@ -626,6 +637,11 @@ async def _send(case: Case, w: World) -> tuple[httpx.Response, str | None]:
         params.update(bad_query)
         if bad_path:
             replace[field_named] = bad_path
+    if case.name in (f"invalid-{name}" for name in SHAPING_PARAMS):
+        field_named = case.name.removeprefix("invalid-")
+        params[field_named] = "noSuchName"
+    if case.name == "not-acceptable":
+        headers["Accept"] = "application/xml"
     url = _url(op, w, **replace)
     r = await w.client.request(op.method, url, params=params, content=content, headers=headers)
     return r, field_named

@@ -18,8 +18,19 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created
 from service.innovations.queries import exists as innovation_exists
+from service.shaping import (
+    CSV_ALTERNATIVE,
+    LIST_MEDIA,
+    AdaptationExpandQuery,
+    AllQuery,
+    FieldsQuery,
+    FormatQuery,
+    listing,
+    one,
+    shape_of,
+)
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -56,9 +67,12 @@ CREATE_EXAMPLE = Example(
 )
 
 
-def _page(request: Request[Any, Any, Any], items: list[Adaptation], limit: int) -> Response[AdaptationPage]:
-    next_cursor = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if len(items) == limit else None
-    return paged(request, AdaptationPage(items=items, next_cursor=next_cursor), next_cursor)
+def _next(items: list[Adaptation], limit: int) -> str | None:
+    return encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if len(items) == limit else None
+
+
+def _page(items: list[Adaptation], next_cursor: str | None) -> AdaptationPage:
+    return AdaptationPage(items=items, next_cursor=next_cursor)
 
 
 @post(
@@ -85,7 +99,8 @@ async def create_adaptation(
     operation_id="ListAdoptionAdaptations",
     tags=["adaptations"],
     summary="List an adoption's adaptations",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_adoption_adaptations(
     request: Request[Any, Any, Any],
@@ -93,12 +108,23 @@ async def list_adoption_adaptations(
     id: AdoptionId,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    expand: AdaptationExpandQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[AdaptationPage]:
     """What this site changed, oldest first."""
-    items = await queries.list_for_adoption(conn, id, decode_time_cursor(cursor), limit)
-    if not items and not await adoption_exists(conn, id):
-        raise NotFoundError(f"no adoption has id {id}")
-    return _page(request, items, limit)
+    shape = shape_of(
+        request, "adaptation", Adaptation, fields=fields, expand=expand, format=format_, all=all_, offers=LIST_MEDIA
+    )
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Adaptation], str | None]:
+        items = await queries.list_for_adoption(conn, id, decode_time_cursor(after), size)
+        if not items and not await adoption_exists(conn, id):
+            raise NotFoundError(f"no adoption has id {id}")
+        return items, _next(items, size)
+
+    return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Adaptation)
 
 
 @get(
@@ -106,7 +132,8 @@ async def list_adoption_adaptations(
     operation_id="ListInnovationAdaptations",
     tags=["adaptations"],
     summary="List every adaptation of an innovation",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_innovation_adaptations(
     request: Request[Any, Any, Any],
@@ -119,8 +146,15 @@ async def list_innovation_adaptations(
     region: Annotated[str | None, QueryParameter(description="Adopting site's region", **CODE_QUERY)] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    expand: AdaptationExpandQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[AdaptationPage]:
     """How sites changed this innovation, newest first, by FRAME nature, what was modified, fidelity, goal or region."""
+    shape = shape_of(
+        request, "adaptation", Adaptation, fields=fields, expand=expand, format=format_, all=all_, offers=LIST_MEDIA
+    )
     filters = {
         "nature": nature,
         "what_modified": what_modified,
@@ -128,10 +162,14 @@ async def list_innovation_adaptations(
         "goal": goal,
         "region": region.upper() if region else None,
     }
-    items = await queries.list_for_innovation(conn, id, filters, decode_time_cursor(cursor), limit)
-    if not items and not await innovation_exists(conn, id):
-        raise NotFoundError(f"no innovation has id {id}")
-    return _page(request, items, limit)
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Adaptation], str | None]:
+        items = await queries.list_for_innovation(conn, id, filters, decode_time_cursor(after), size)
+        if not items and not await innovation_exists(conn, id):
+            raise NotFoundError(f"no innovation has id {id}")
+        return items, _next(items, size)
+
+    return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Adaptation)
 
 
 @get(
@@ -142,13 +180,18 @@ async def list_innovation_adaptations(
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_adaptation(
-    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: AdaptationId
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: AdaptationId,
+    fields: FieldsQuery = None,
+    expand: AdaptationExpandQuery = None,
 ) -> Response[Adaptation]:
     """One adaptation with an ETag."""
+    shape = shape_of(request, "adaptation", Adaptation, fields=fields, expand=expand)
     found = await queries.get_adaptation(conn, id)
     if found is None:
         raise NotFoundError(f"no adaptation has id {id}")
-    return record(request, *found)
+    return await one(request, conn, shape, *found)
 
 
 @patch(

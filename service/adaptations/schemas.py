@@ -8,6 +8,7 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
+from service.adoptions.schemas import Adoption
 from service.types import TEXT, Base, Key, ReadBase
 from service.vocab import ContextChange, Fidelity, Goal, Level, Nature, Phase, Planning, Reason, WhatModified
 
@@ -41,6 +42,7 @@ class Adaptation(ReadBase, frozen=True):
     outcome_notes: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    adoption: Adoption | UnsetType = UNSET  # with expand=adoption (service/shaping.py)
 
 
 class AdaptationPage(ReadBase, frozen=True):

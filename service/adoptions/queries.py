@@ -40,6 +40,15 @@ async def get_adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> tupl
     return msgspec.convert(row, Adoption), row["version"]
 
 
+GET_ADOPTIONS = _SELECT + "WHERE a.id = ANY($1::uuid[])"
+
+
+async def get_adoptions(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Adoption]:
+    """Several adoptions in one statement (``expand=``), in no particular order."""
+    rows = await conn.fetch(GET_ADOPTIONS, ids)
+    return [msgspec.convert(row, Adoption) for row in rows]
+
+
 # Keyset on (started_on, id) within one innovation: adoptions_innovation_idx.
 LIST_ADOPTIONS = (
     _SELECT

@@ -18,8 +18,19 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created
 from service.innovations.queries import exists as innovation_exists
+from service.shaping import (
+    CSV_ALTERNATIVE,
+    LIST_MEDIA,
+    AdoptionExpandQuery,
+    AllQuery,
+    FieldsQuery,
+    FormatQuery,
+    listing,
+    one,
+    shape_of,
+)
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -54,7 +65,8 @@ CREATE_EXAMPLE = Example(
     operation_id="ListAdoptions",
     tags=["adoptions"],
     summary="List an innovation's adoptions",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_adoptions(
     request: Request[Any, Any, Any],
@@ -67,17 +79,15 @@ async def list_adoptions(
     since: Annotated[dt.date | None, QueryParameter(description="Started on or after")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    expand: AdoptionExpandQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[AdoptionPage]:
     """The sites that took this innovation up, earliest first, with sources and stage history."""
-    decoded = decode_cursor(cursor, 2)
-    after = None
-    if decoded:
-        try:
-            after = (dt.date.fromisoformat(decoded[0]), uuid.UUID(str(decoded[1])))
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                "cursor does not fit this listing; start again without it", field="cursor"
-            ) from None
+    shape = shape_of(
+        request, "adoption", Adoption, fields=fields, expand=expand, format=format_, all=all_, offers=LIST_MEDIA
+    )
     filters = {
         "stage": stage,
         "region": region.upper() if region else None,
@@ -85,13 +95,31 @@ async def list_adoptions(
         "site": site.upper() if site else None,
         "since": since,
     }
-    items = await queries.list_adoptions(conn, id, filters, after, limit)
-    if not items and not await innovation_exists(conn, id):
-        raise NotFoundError(f"no innovation has id {id}")
-    next_cursor = None
-    if len(items) == limit:
-        next_cursor = encode_cursor([items[-1].started_on.isoformat(), str(items[-1].id)])
-    return paged(request, AdoptionPage(items=items, next_cursor=next_cursor), next_cursor)
+
+    async def fetch(cursor: str | None, size: int) -> tuple[list[Adoption], str | None]:
+        items = await queries.list_adoptions(conn, id, filters, _after(cursor), size)
+        if not items and not await innovation_exists(conn, id):
+            raise NotFoundError(f"no innovation has id {id}")
+        next_cursor = None
+        if len(items) == size:
+            next_cursor = encode_cursor([items[-1].started_on.isoformat(), str(items[-1].id)])
+        return items, next_cursor
+
+    return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Adoption)
+
+
+def _after(cursor: str | None) -> tuple[dt.date, uuid.UUID] | None:
+    decoded = decode_cursor(cursor, 2)
+    if not decoded:
+        return None
+    try:
+        return dt.date.fromisoformat(decoded[0]), uuid.UUID(str(decoded[1]))
+    except (TypeError, ValueError):
+        raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor") from None
+
+
+def _page(items: list[Adoption], next_cursor: str | None) -> AdoptionPage:
+    return AdoptionPage(items=items, next_cursor=next_cursor)
 
 
 @post(
@@ -121,13 +149,18 @@ async def create_adoption(
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_adoption(
-    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: AdoptionId
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: AdoptionId,
+    fields: FieldsQuery = None,
+    expand: AdoptionExpandQuery = None,
 ) -> Response[Adoption]:
     """One adoption with its sources, stage history and an ETag."""
+    shape = shape_of(request, "adoption", Adoption, fields=fields, expand=expand)
     found = await queries.get_adoption(conn, id)
     if found is None:
         raise NotFoundError(f"no adoption has id {id}")
-    return record(request, *found)
+    return await one(request, conn, shape, *found)
 
 
 @patch(

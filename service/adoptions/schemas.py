@@ -8,6 +8,8 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
+from service.innovations.schemas import Innovation
+from service.sites.schemas import Site
 from service.types import LINE, TEXT, Base, ReadBase, SiteCode
 from service.vocab import Channel, Stage
 
@@ -29,6 +31,7 @@ class Source(ReadBase, frozen=True):
     channel: Channel
     on: dt.date | None
     site_code: str
+    site: Site | UnsetType = UNSET  # with expand=sources.site
 
 
 class StageEntry(ReadBase, frozen=True):
@@ -56,6 +59,9 @@ class Adoption(ReadBase, frozen=True):
     adaptation_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Present only when asked for with expand= (service/shaping.py).
+    site: Site | UnsetType = UNSET
+    innovation: Innovation | UnsetType = UNSET
 
 
 class AdoptionPage(ReadBase, frozen=True):

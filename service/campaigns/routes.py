@@ -36,13 +36,27 @@ from service.campaigns.schemas import (
     Progress,
     ProgressFilter,
     SeriesPeriod,
+    SiteProgress,
 )
 from service.campaigns.svg import render_progress_svg
 from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created, paged, record
+from service.http import also_answers, created, negotiate, paged, record
+from service.shaping import (
+    CSV,
+    CSV_ALTERNATIVE,
+    JSON,
+    LIST_MEDIA,
+    AllQuery,
+    FieldsQuery,
+    FormatQuery,
+    listing,
+    one,
+    shape_of,
+    table,
+)
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -126,7 +140,8 @@ async def create_campaign(
     operation_id="ListCampaigns",
     tags=["campaigns"],
     summary="List campaigns",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_campaigns(
     request: Request[Any, Any, Any],
@@ -141,22 +156,34 @@ async def list_campaigns(
     ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[CampaignPage]:
     """Campaigns, newest first, by status, kind, innovation or committed site."""
-    rows = await queries.list_campaigns(
-        conn,
-        status=status,
-        kind=kind,
-        innovation=innovation,
-        site=site.upper() if site else None,
-        after=decode_time_cursor(cursor),
-        limit=limit,
-    )
-    next_cursor = None
-    if len(rows) == limit:
-        last, created_at = rows[-1]
-        next_cursor = encode_cursor([created_at.isoformat(), str(last.id)])
-    return paged(request, CampaignPage(items=[c for c, _ in rows], next_cursor=next_cursor), next_cursor)
+    shape = shape_of(request, "campaign", Campaign, fields=fields, format=format_, all=all_, offers=LIST_MEDIA)
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Campaign], str | None]:
+        rows = await queries.list_campaigns(
+            conn,
+            status=status,
+            kind=kind,
+            innovation=innovation,
+            site=site.upper() if site else None,
+            after=decode_time_cursor(after),
+            limit=size,
+        )
+        next_cursor = None
+        if len(rows) == size:
+            last, created_at = rows[-1]
+            next_cursor = encode_cursor([created_at.isoformat(), str(last.id)])
+        return [c for c, _ in rows], next_cursor
+
+    return await listing(request, conn, shape, fetch, _campaign_page, cursor=cursor, limit=limit, item_type=Campaign)
+
+
+def _campaign_page(items: list[Campaign], next_cursor: str | None) -> CampaignPage:
+    return CampaignPage(items=items, next_cursor=next_cursor)
 
 
 @get(
@@ -167,13 +194,14 @@ async def list_campaigns(
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_campaign(
-    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: CampaignId
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: CampaignId, fields: FieldsQuery = None
 ) -> Response[Campaign]:
     """One campaign with its aim and milestones, with an ETag."""
+    shape = shape_of(request, "campaign", Campaign, fields=fields)
     found = await queries.get_campaign(conn, id)
     if found is None:
         raise NotFoundError(f"no campaign has id {id}")
-    return record(request, found[0], found[1])
+    return await one(request, conn, shape, found[0], found[1])
 
 
 @patch(
@@ -513,11 +541,16 @@ observations of the campaign's measure on committed sites' adoptions of its inno
   before `asOf`, in the site's own reporting period; months if it has none), `ahead` (value
   above expected), `off_track`.
 - `series`: the cumulative total at the end of each `period` (default month), with the
-  trajectory's expectation then. `format=svg` draws it as an image (`image/svg+xml`).
+  trajectory's expectation then. `format=svg` draws it as an image (`image/svg+xml`); `format=csv`
+  (or `Accept: text/csv`) answers the per-site rows as CSV (docs/response-shaping.md).
 """
 
 
-_JsonOrSvg = also_answers(("image/svg+xml", "string", "An SVG chart (with format=svg)."))
+_JsonOrSvg = also_answers(
+    ("image/svg+xml", "string", "An SVG chart (with format=svg)."),
+    ("text/csv", "string", "The per-site rows (`sites`) as CSV (format=csv or Accept: text/csv)."),
+)
+_PROGRESS_MEDIA = (JSON, CSV, "image/svg+xml")
 
 
 @get(
@@ -526,10 +559,11 @@ _JsonOrSvg = also_answers(("image/svg+xml", "string", "An SVG chart (with format
     tags=["campaigns"],
     summary="A campaign's progress against its aim, per site and over time",
     description=PROGRESS_DESCRIPTION,
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 406, 422, 429, 503),
     operation_class=_JsonOrSvg,
 )
 async def campaign_progress(
+    request: Request[Any, Any, Any],
     conn: NamedDependency[Connection],
     id: CampaignId,
     as_of: Annotated[
@@ -540,16 +574,21 @@ async def campaign_progress(
     ] = None,
     period: Annotated[SeriesPeriod, QueryParameter(description="The series' period (default month)")] = "month",
     format: Annotated[
-        Literal["json", "svg"], QueryParameter(description="json (default) or svg (a chart, image/svg+xml)")
-    ] = "json",
+        Literal["json", "svg", "csv"] | None,
+        QueryParameter(description="json (default), svg (a chart, image/svg+xml) or csv (the per-site rows)"),
+    ] = None,
 ) -> Response[Progress]:
     """Overall and per-site progress against the aim, the cumulative series, or (format=svg) a chart of it."""
     campaign = await _campaign_exists(conn, id)
     when = as_of or dt.date.today()
     if not dt.date(1900, 1, 1) <= when <= dt.date(2999, 12, 31):
         raise InvalidInputError("asOf must be a date between 1900 and 2999", field="asOf")
+    chosen = {"json": JSON, "csv": CSV, "svg": "image/svg+xml"}.get(format) if format else None
+    media = negotiate(request, _PROGRESS_MEDIA, chosen)
     result = await queries.progress(conn, id, campaign.aim.measure_code, when, period, filter)
-    if format == "svg":
+    if media == CSV:
+        return table(result.sites, SiteProgress)
+    if media != JSON:
         unit = await queries.measure_unit(conn, campaign.aim.measure_code)
         svg = render_progress_svg(result, campaign, unit)
         return Response(content=svg.encode(), media_type="image/svg+xml")  # type: ignore[arg-type]

@@ -16,9 +16,20 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created
 from service.innovations import queries, service
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationPage, InnovationUpdate
+from service.shaping import (
+    CSV_ALTERNATIVE,
+    LIST_MEDIA,
+    AllQuery,
+    FieldsQuery,
+    FormatQuery,
+    InnovationExpandQuery,
+    listing,
+    one,
+    shape_of,
+)
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -71,7 +82,8 @@ def _after(sort: str, cursor: str | None) -> tuple[Any, uuid.UUID] | None:
     operation_id="ListInnovations",
     tags=["innovations"],
     summary="List innovations",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_innovations(
     request: Request[Any, Any, Any],
@@ -87,8 +99,15 @@ async def list_innovations(
     sort: Annotated[Sort, QueryParameter(description="Sort key; '-' for descending")] = "-createdAt",
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    expand: InnovationExpandQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[InnovationPage]:
     """Innovations by category, theme, evidence, status, origin, adopting region or parent; newest first by default."""
+    shape = shape_of(
+        request, "innovation", Innovation, fields=fields, expand=expand, format=format_, all=all_, offers=LIST_MEDIA
+    )
     filters = {
         "category": category,
         "theme": theme,
@@ -99,13 +118,21 @@ async def list_innovations(
         "derived_from": derived_from,
         "slug": slug,
     }
-    items = await queries.list_innovations(conn, sort, filters, _after(sort, cursor), limit)
-    next_cursor = None
-    if len(items) == limit:
-        last = items[-1]
-        key = last.created_at.isoformat() if "createdAt" in sort else last.adoption_count
-        next_cursor = encode_cursor([key, str(last.id)])
-    return paged(request, InnovationPage(items=items, next_cursor=next_cursor), next_cursor)
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Innovation], str | None]:
+        items = await queries.list_innovations(conn, sort, filters, _after(sort, after), size)
+        next_cursor = None
+        if len(items) == size:
+            last = items[-1]
+            key = last.created_at.isoformat() if "createdAt" in sort else last.adoption_count
+            next_cursor = encode_cursor([key, str(last.id)])
+        return items, next_cursor
+
+    return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Innovation)
+
+
+def _page(items: list[Innovation], next_cursor: str | None) -> InnovationPage:
+    return InnovationPage(items=items, next_cursor=next_cursor)
 
 
 @post(
@@ -134,13 +161,18 @@ async def create_innovation(
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_innovation(
-    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: InnovationId
+    request: Request[Any, Any, Any],
+    conn: NamedDependency[Connection],
+    id: InnovationId,
+    fields: FieldsQuery = None,
+    expand: InnovationExpandQuery = None,
 ) -> Response[Innovation]:
     """One innovation with its adoption counts and an ETag."""
+    shape = shape_of(request, "innovation", Innovation, fields=fields, expand=expand)
     found = await queries.get_innovation(conn, id)
     if found is None:
         raise NotFoundError(f"no innovation has id {id}")
-    return record(request, *found)
+    return await one(request, conn, shape, *found)
 
 
 @patch(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
+from service.sites.schemas import Site
 from service.types import LINE, TEXT, Base, Key, LongText, ReadBase, SiteCode, Slug, Tag, Title, Url
 from service.vocab import Category, EvidenceLevel, InnovationStatus, Stage
 
@@ -67,6 +68,9 @@ class Innovation(ReadBase, frozen=True):
     site_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Present only when asked for with expand= (service/shaping.py); null when there is none.
+    origin_site: Site | UnsetType = UNSET
+    derived_from: Innovation | None | UnsetType = UNSET
 
 
 class InnovationPage(ReadBase, frozen=True):

@@ -39,6 +39,7 @@ from service.outcomes.schemas import (
     MeasureCreate,
     MeasurePage,
     MeasureUpdate,
+    Observation,
     ObservationIn,
     ObservationPage,
     ObservationsWritten,
@@ -46,6 +47,7 @@ from service.outcomes.schemas import (
     Period,
     Reaim,
 )
+from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FormatQuery, listing, shape_of
 from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
@@ -245,7 +247,8 @@ async def record_observations(
     operation_id="ListObservations",
     tags=["outcomes"],
     summary="An adoption's observations",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_observations(
     request: Request[Any, Any, Any],
@@ -255,23 +258,36 @@ async def list_observations(
     period: Annotated[Period | None, QueryParameter(description="Only this period kind.")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[ObservationPage]:
     """Observations in time order (period start, then measure code and period kind)."""
-    decoded = decode_cursor(cursor, 3)
-    after = None
-    if decoded:
-        try:
-            after = (dt.date.fromisoformat(str(decoded[0])), str(decoded[1]), str(decoded[2]))
-        except ValueError:
-            raise _bad_cursor() from None
-    items = await queries.list_observations(conn, id, measure.upper() if measure else None, period, after, limit)
-    if not items and await queries.adoption_context(conn, id) is None:
-        raise NotFoundError(f"no adoption has id {id}")
-    next_cursor = None
-    if len(items) == limit:
-        last = items[-1]
-        next_cursor = encode_cursor([last.period_start.isoformat(), last.measure_code, last.period])
-    return paged(request, ObservationPage(items=items, next_cursor=next_cursor), next_cursor)
+    shape = shape_of(request, "observation", Observation, format=format_, all=all_, offers=LIST_MEDIA)
+
+    async def fetch(cursor: str | None, size: int) -> tuple[list[Observation], str | None]:
+        decoded = decode_cursor(cursor, 3)
+        after = None
+        if decoded:
+            try:
+                after = (dt.date.fromisoformat(str(decoded[0])), str(decoded[1]), str(decoded[2]))
+            except ValueError:
+                raise _bad_cursor() from None
+        items = await queries.list_observations(conn, id, measure.upper() if measure else None, period, after, size)
+        if not items and await queries.adoption_context(conn, id) is None:
+            raise NotFoundError(f"no adoption has id {id}")
+        next_cursor = None
+        if len(items) == size:
+            last = items[-1]
+            next_cursor = encode_cursor([last.period_start.isoformat(), last.measure_code, last.period])
+        return items, next_cursor
+
+    return await listing(
+        request, conn, shape, fetch, _observation_page, cursor=cursor, limit=limit, item_type=Observation
+    )
+
+
+def _observation_page(items: list[Observation], next_cursor: str | None) -> ObservationPage:
+    return ObservationPage(items=items, next_cursor=next_cursor)
 
 
 # --- aims ------------------------------------------------------------------------------------

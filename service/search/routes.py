@@ -16,7 +16,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from service.db import Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import paged
+from service.http import also_answers
 from service.search import queries, similar, words
 from service.search.schemas import (
     DEFAULT_SEARCH_LIMIT,
@@ -26,6 +26,7 @@ from service.search.schemas import (
     SimilarInnovations,
     SortOrder,
 )
+from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FormatQuery, listing, shape_of
 from service.types import LINE, CursorQuery, decode_cursor, encode_cursor
 from service.vocab import Category, Channel, EvidenceLevel, Fidelity, InnovationStatus, Nature, Stage
 
@@ -89,6 +90,9 @@ def _after(cursor: str | None, fingerprint: str, sort: str) -> tuple[Any, str, s
     return value, doc_type, key
 
 
+MAX_SEARCH_LIMIT = 100
+
+
 def _cursor_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -98,7 +102,8 @@ def _cursor_value(value: Any) -> Any:
     operation_id="Search",
     tags=["search"],
     summary="Search innovations, adaptations and sites",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def search(
     request: Request[Any, Any, Any],
@@ -137,12 +142,15 @@ async def search(
         dt.date | None, QueryParameter(name="adoptedSince", description="Has an adoption started on or after this date")
     ] = None,
     sort: Annotated[SortOrder | None, QueryParameter(description="Default: relevance with q, newest without")] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (default 20, at most 100).")] = (
-        DEFAULT_SEARCH_LIMIT
-    ),
+    limit: Annotated[
+        int, QueryParameter(ge=1, le=MAX_SEARCH_LIMIT, description="Page size (default 20, at most 100).")
+    ] = (DEFAULT_SEARCH_LIMIT),
     cursor: CursorQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[SearchResults]:
     """Full-text search with typo correction, filters, facets over the whole result set and keyset paging."""
+    shape = shape_of(request, "search", None, format=format_, all=all_, offers=LIST_MEDIA)
     if q is not None and not q.strip():
         raise InvalidInputError("q must contain at least one word", field="q")
     order = sort or ("relevance" if q is not None else "newest")
@@ -175,23 +183,33 @@ async def search(
         adopted_since=adopted_since,
     )
     fingerprint = _fingerprint(q, filters, order)
-    after = _after(cursor, fingerprint, order)
+    _after(cursor, fingerprint, order)  # a bad cursor is refused before anything is read
     corrected = await _correct(conn, q) if q is not None else None
-    page = await queries.search(conn, q=corrected or q, filters=filters, sort=order, after=after, limit=limit)
-    next_cursor = None
-    if len(page.items) > limit:
-        value, doc_type, key = page.keys[limit - 1]
-        next_cursor = encode_cursor([fingerprint, _cursor_value(value), doc_type, key])
-    body = SearchResults(
-        items=page.items[:limit],
-        facets=page.facets,
-        next_cursor=next_cursor,
-        total=min(page.matches, TOTAL_CAP),
-        total_is_floor=page.matches > TOTAL_CAP,
-        total_is_estimate=page.estimated,
-        corrected_query=corrected,
-    )
-    return paged(request, body, next_cursor)
+    pages: list[queries.Page] = []
+
+    async def fetch(cursor: str | None, size: int) -> tuple[list[Any], str | None]:
+        after = _after(cursor, fingerprint, order)
+        page = await queries.search(conn, q=corrected or q, filters=filters, sort=order, after=after, limit=size)
+        pages.append(page)
+        next_cursor = None
+        if len(page.items) > size:
+            value, doc_type, key = page.keys[size - 1]
+            next_cursor = encode_cursor([fingerprint, _cursor_value(value), doc_type, key])
+        return page.items[:size], next_cursor
+
+    def wrap(items: list[Any], next_cursor: str | None) -> SearchResults:
+        first = pages[0]
+        return SearchResults(
+            items=items,
+            facets=first.facets,
+            next_cursor=next_cursor,
+            total=min(first.matches, TOTAL_CAP),
+            total_is_floor=first.matches > TOTAL_CAP,
+            total_is_estimate=first.estimated,
+            corrected_query=corrected,
+        )
+
+    return await listing(request, conn, shape, fetch, wrap, cursor=cursor, limit=limit, page_size=MAX_SEARCH_LIMIT)
 
 
 @get(

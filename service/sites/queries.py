@@ -14,6 +14,15 @@ _COLUMNS = """
 
 GET_SITE = f"SELECT {_COLUMNS} FROM sites s WHERE s.code = $1"
 
+GET_SITES = f"SELECT {_COLUMNS} FROM sites s WHERE s.code = ANY($1::text[])"
+
+
+async def get_sites(conn: asyncpg.Connection, codes: list[str]) -> list[Site]:
+    """Several sites in one statement (``expand=``), in no particular order."""
+    rows = await conn.fetch(GET_SITES, codes)
+    return [msgspec.convert(row, Site) for row in rows]
+
+
 # Keyset on code. Every filter has an index (kind, region, icb, parent: btree led by the
 # column then code; q: trigram GIN on name, plus the primary key for code prefixes).
 LIST_SITES = f"""

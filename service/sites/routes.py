@@ -14,9 +14,10 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import also_answers, created
+from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FieldsQuery, FormatQuery, listing, one, shape_of
 from service.sites import queries, service
-from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpdate
+from service.sites.schemas import Site, SiteCreate, SiteKind, SiteNear, SitePage, SiteUpdate
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -52,7 +53,8 @@ def _near(raw: str | None) -> tuple[float, float] | None:
     operation_id="ListSites",
     tags=["sites"],
     summary="List and find sites",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 406, 422, 429, 503),
+    operation_class=also_answers(CSV_ALTERNATIVE),
 )
 async def list_sites(
     request: Request[Any, Any, Any],
@@ -76,38 +78,50 @@ async def list_sites(
     radius_km: Annotated[float, QueryParameter(name="radiusKm", gt=0, le=1000, description="With near")] = 25.0,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    fields: FieldsQuery = None,
+    format_: FormatQuery = None,
+    all_: AllQuery = False,
 ) -> Response[SitePage]:
     """Sites by kind, region, ICB, parent, name or code; with `near`, the nearest first within `radiusKm`."""
+    shape = shape_of(request, "site", SiteNear, fields=fields, format=format_, all=all_, offers=LIST_MEDIA)
     point = _near(near)
-    after_code: str | None = None
-    after_distance: float | None = None
-    if point is None:
-        decoded = decode_cursor(cursor, 1)
-        after_code = str(decoded[0]) if decoded else None
-    else:
-        decoded = decode_cursor(cursor, 2)
-        if decoded:
-            if not isinstance(decoded[0], int | float):
-                raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
-            after_distance, after_code = float(decoded[0]), str(decoded[1])
-    items = await queries.list_sites(
-        conn,
-        kind=kind,
-        region=region.upper() if region else None,
-        icb=icb.upper() if icb else None,
-        parent=parent.upper() if parent else None,
-        q=q,
-        after_code=after_code,
-        limit=limit,
-        near=point,
-        radius_km=radius_km,
-        after_distance=after_distance,
-    )
-    next_cursor = None
-    if len(items) == limit:
-        last = items[-1]
-        next_cursor = encode_cursor([last.distance_km, last.code] if point else [last.code])
-    return paged(request, SitePage(items=items, next_cursor=next_cursor), next_cursor)
+
+    async def fetch(cursor: str | None, size: int) -> tuple[list[SiteNear], str | None]:
+        after_code: str | None = None
+        after_distance: float | None = None
+        if point is None:
+            decoded = decode_cursor(cursor, 1)
+            after_code = str(decoded[0]) if decoded else None
+        else:
+            decoded = decode_cursor(cursor, 2)
+            if decoded:
+                if not isinstance(decoded[0], int | float):
+                    raise InvalidInputError("cursor does not fit this listing; start again without it", field="cursor")
+                after_distance, after_code = float(decoded[0]), str(decoded[1])
+        items = await queries.list_sites(
+            conn,
+            kind=kind,
+            region=region.upper() if region else None,
+            icb=icb.upper() if icb else None,
+            parent=parent.upper() if parent else None,
+            q=q,
+            after_code=after_code,
+            limit=size,
+            near=point,
+            radius_km=radius_km,
+            after_distance=after_distance,
+        )
+        next_cursor = None
+        if len(items) == size:
+            last = items[-1]
+            next_cursor = encode_cursor([last.distance_km, last.code] if point else [last.code])
+        return items, next_cursor
+
+    return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=SiteNear)
+
+
+def _page(items: list[SiteNear], next_cursor: str | None) -> SitePage:
+    return SitePage(items=items, next_cursor=next_cursor)
 
 
 @post(
@@ -142,13 +156,14 @@ async def create_site(
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_site(
-    request: Request[Any, Any, Any], conn: NamedDependency[Connection], code: CodePath
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], code: CodePath, fields: FieldsQuery = None
 ) -> Response[Site]:
     """One site by its code, with an ETag."""
+    shape = shape_of(request, "site", Site, fields=fields)
     found = await queries.get_site(conn, code.upper())
     if found is None:
         raise NotFoundError(f"no site has code '{code.upper()}'")
-    return record(request, found[0], found[1])
+    return await one(request, conn, shape, found[0], found[1])
 
 
 @patch(

@@ -209,13 +209,26 @@ def read_ndjson(body: bytes, max_mb: float) -> list[RowInput]:
 # --- CSV --------------------------------------------------------------------------------------
 
 _CANONICAL = {c.lower(): c for c in CSV_COLUMNS}
+# An adoptions export (GET /v1/innovations/{id}/adoptions?format=csv, service/csv_export.py)
+# reads back as a batch: its innovationId and sources columns are these columns, and its
+# read-only columns are skipped, so an export can be edited and submitted unchanged.
+EXPORT_ALIASES = {"innovationid": "innovation", "sources": "learnedFrom"}
+EXPORT_READ_ONLY = frozenset(
+    c.lower()
+    for c in ("id", "siteName", "stageHistory", "isOrigin", "partner", "adaptationCount", "createdAt", "updatedAt")
+)
+IGNORED = "-"
 
 
 def _header(names: list[str]) -> list[str]:
     columns = []
     unknown = []
     for raw in names:
-        name = _CANONICAL.get(raw.strip().lower())
+        key = raw.strip().lower()
+        if key in EXPORT_READ_ONLY:
+            columns.append(f"{IGNORED}{raw}")
+            continue
+        name = _CANONICAL.get(key) or EXPORT_ALIASES.get(key)
         if name is None:
             unknown.append(raw)
         columns.append(name or raw)
@@ -253,6 +266,23 @@ def _learned_from(cell: str) -> list[dict[str, str]]:
     return links
 
 
+def _unquote(cell: str) -> str:
+    """Undo the export's formula-injection quote: ``'=x`` is read as ``=x`` (service/csv_export.py)."""
+    return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r" else cell
+
+
+def _sources(value: Any) -> Any:
+    """An export's ``sources`` (objects with ``adoptionId``, ``siteCode``, ``channel``, ``on``) as learnedFrom."""
+    if not isinstance(value, list):
+        return value
+    return [
+        {k: v for k, v in item.items() if k in ("siteCode", "channel", "on") and v is not None}
+        if isinstance(item, dict) and "adoptionId" in item
+        else item
+        for item in value
+    ]
+
+
 def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
     if any("\x00" in cell for cell in cells):
         return RowInput(n, None, [_NUL])
@@ -260,7 +290,11 @@ def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
         return RowInput(
             n, None, [FieldError(field="row", detail=f"has {len(cells)} cells; the header has {len(columns)}")]
         )
-    values: dict[str, Any] = {name: v for name, cell in zip(columns, cells, strict=False) if (v := cell.strip())}
+    values: dict[str, Any] = {
+        name: _unquote(v)
+        for name, cell in zip(columns, cells, strict=False)
+        if (v := cell.strip()) and not name.startswith(IGNORED)
+    }
     external_id = _external_id(values.get("externalId"))
     errors: list[FieldError] = []
     if "siteCode" in values:
@@ -268,7 +302,7 @@ def _csv_row(n: int, columns: list[str], cells: list[str]) -> RowInput:
     if "learnedFrom" in values:
         cell = values["learnedFrom"]
         try:
-            values["learnedFrom"] = _any_decoder.decode(cell) if cell.startswith("[") else _learned_from(cell)
+            values["learnedFrom"] = _sources(_any_decoder.decode(cell)) if cell.startswith("[") else _learned_from(cell)
         except (ValueError, msgspec.DecodeError) as exc:
             errors.append(FieldError(field="learnedFrom", detail=str(exc)))
     for name in _JSON_CELLS:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
 import math
 import xml.etree.ElementTree as ET
@@ -302,3 +304,15 @@ def test_svg_always_parses(values: list[float], target: float, name: str, as_of_
     )
     root = ET.fromstring(render_progress_svg(progress, campaign, unit="<people>"))  # noqa: S314 (our own SVG)
     assert root.tag == f"{SVG}svg"
+
+
+async def test_progress_by_site_as_csv(client: httpx.AsyncClient, national, admin) -> None:
+    url = f"/v1/campaigns/{national['id']}/progress?asOf=2024-06-15"
+    as_json = (await client.get(url, headers=admin)).json()
+    r = await client.get(url, headers={**admin, "Accept": "text/csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text
+    found = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["siteCode"] for row in found] == [s["siteCode"] for s in as_json["sites"]]
+    assert list(found[0]) == list(as_json["sites"][0])
+    assert (await client.get(url + "&format=csv", headers=admin)).text == r.text
+    assert (await client.get(url, headers={**admin, "Accept": "text/html"})).status_code == 406
