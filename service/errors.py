@@ -93,6 +93,10 @@ class GoneError(ProblemError):
     status, title, slug = 410, "Gone", "gone"
 
 
+class NotAcceptableError(ProblemError):
+    status, title, slug = 406, "Not acceptable", "not-acceptable"
+
+
 class PreconditionFailedError(ProblemError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
 
@@ -393,6 +397,7 @@ _DESCRIPTIONS = {
     401: "No API key, or the key is unknown, expired or revoked.",
     403: "The key lacks the scope, or the partner is not authorised for this record.",
     404: "No such record.",
+    406: "The Accept header allows none of the media types this operation answers with.",
     409: "The write conflicts with the current state.",
     412: "If-Match did not match the current ETag.",
     413: "The request body is too large.",

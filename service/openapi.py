@@ -80,7 +80,23 @@ def finalise(spec: Any, app: Litestar | None = None) -> Any:
         _bad_request_is_a_problem(spec)
         _parameters_are_never_null(spec)
         _links(spec)
+        _fhir_components(spec)
     return _normalise(spec)
+
+
+def _fhir_components(spec: dict[str, Any]) -> None:
+    """The FHIR resources an operation answers with (``application/fhir+json``), described by msgspec."""
+    from service.sites.fhir import FHIR_SCHEMAS
+
+    text = msgspec.json.encode(spec["paths"])
+    if b"#/components/schemas/Fhir" not in text:
+        return
+    _, components = msgspec.json.schema_components(FHIR_SCHEMAS, ref_template="#/components/schemas/{name}")
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in components.items():
+        schema.pop("title", None)
+        schemas[name] = schema
+    spec["components"]["schemas"] = dict(sorted(schemas.items()))
 
 
 def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
