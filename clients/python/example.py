@@ -14,7 +14,6 @@ import os
 import uuid
 
 import httpx
-
 from spread_client import AuthenticatedClient
 from spread_client.api.adoptions import create_adoption, list_adoptions
 from spread_client.api.innovations import get_innovation, list_innovations
