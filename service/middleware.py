@@ -147,8 +147,8 @@ _CACHED_METHODS = frozenset({"GET", "HEAD"})
 CACHE_PRIVATE = b"private, no-cache"
 CACHE_PUBLIC = b"public, no-cache"
 CACHE_NEVER = b"no-store"
-VARY_PRIVATE = (b"Authorization", b"Accept", b"Accept-Encoding")
-VARY_PUBLIC = (b"Accept", b"Accept-Encoding")
+VARY_PRIVATE: tuple[bytes, ...] = (b"Authorization", b"Accept", b"Accept-Encoding")
+VARY_PUBLIC: tuple[bytes, ...] = (b"Accept", b"Accept-Encoding")
 
 
 def correlation_id(scope: Scope) -> str | None:
@@ -196,6 +196,7 @@ async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
 
 def cache_headers(path: str, headers: list[tuple[bytes, bytes]]) -> None:
     """``Cache-Control`` (unless the handler chose one) and ``Vary`` for a GET or HEAD answer."""
+    vary: tuple[bytes, ...]
     if path.startswith("/v1/"):
         control, vary = CACHE_PRIVATE, VARY_PRIVATE
     elif path.startswith("/health"):

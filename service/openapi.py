@@ -126,38 +126,48 @@ def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
 
 
 def _parameters_are_never_null(spec: dict[str, Any]) -> None:
-    """Drop the ``null`` Litestar derives from ``X | None`` for an optional parameter.
+    """Drop the ``null`` Litestar derives from ``str | None`` for a free-text parameter.
 
-    A query string or header cannot say null: leaving a parameter out is how a client says
-    "none". (The server happens to read the text "null" as absent for enums, numbers, dates and
-    ids, and as that text for free text, where a pattern then refuses it.) Declaring ``null``
-    only made generated clients awkward: openapi-python-client turned each nullable enum into
-    three types (``ListInnovationsCategoryType1 | ...Type2Type1 | ...``).
+    A query string or header cannot say null: a client sends the text "null", which the server
+    takes as that text (and a pattern then refuses it). For enums, numbers, dates and ids the
+    server does read "null" as absent, so there the ``null`` stays true and stays; an enum's is
+    said as a separate branch (``oneOf: [{enum}, {type: null}]``), not as a ``null`` inside the
+    enum and the type list, which openapi-python-client turned into three types
+    (``ListInnovationsCategoryType1 | ...Type2Type1 | ...Type3Type1``).
     """
     for item in spec["paths"].values():
         for op in item.values():
             for param in op.get("parameters", []) if isinstance(op, dict) else []:
                 schema = param.get("schema")
-                if isinstance(schema, dict):
-                    _without_null(schema)
+                if not isinstance(schema, dict):
+                    continue
+                _nullable_enum_as_branch(schema, _pascal(param.get("name", "")))
+                for key in ("oneOf", "anyOf"):
+                    branches = schema.get(key)
+                    if not isinstance(branches, list) or {"type": "null"} not in branches:
+                        continue
+                    rest = [b for b in branches if b != {"type": "null"}]
+                    if len(rest) == 1 and rest[0] == {"type": "string"} and "enum" not in schema:
+                        del schema[key]
+                        schema["type"] = "string"
 
 
-def _without_null(schema: dict[str, Any]) -> None:
-    if isinstance(schema.get("type"), list) and "null" in schema["type"]:
-        kinds = [t for t in schema["type"] if t != "null"]
-        schema["type"] = kinds[0] if len(kinds) == 1 else kinds
-    if isinstance(schema.get("enum"), list) and None in schema["enum"]:
-        schema["enum"] = [v for v in schema["enum"] if v is not None]
-    for key in ("oneOf", "anyOf"):
-        branches = schema.get(key)
-        if not isinstance(branches, list) or {"type": "null"} not in branches:
-            continue
-        rest = [b for b in branches if b != {"type": "null"}]
-        if len(rest) == 1 and isinstance(rest[0], dict) and not set(rest[0]) & set(schema):
-            del schema[key]
-            schema.update(rest[0])
-        else:
-            schema[key] = rest
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
+
+
+def _nullable_enum_as_branch(schema: dict[str, Any], title: str) -> None:
+    kinds, values = schema.get("type"), schema.get("enum")
+    if not (isinstance(kinds, list) and "null" in kinds and isinstance(values, list) and None in values):
+        return
+    rest = [k for k in kinds if k != "null"]
+    branch: dict[str, Any] = {
+        "title": title,  # openapi-python-client names the enum ListInnovations + this
+        "enum": [v for v in values if v is not None],
+        "type": rest[0] if len(rest) == 1 else rest,
+    }
+    del schema["type"], schema["enum"]
+    schema["oneOf"] = [branch, {"type": "null"}]
 
 
 # --- request bodies -----------------------------------------------------------------------------
