@@ -49,6 +49,12 @@ writes need `write`. Errors are RFC 9457 `application/problem+json`. Collections
 pagination (`limit`, `cursor`, `nextCursor`, `Link: rel="next"`). Records carry an `ETag`;
 `PATCH` and `DELETE` honour `If-Match`.
 
+NHS API conventions: send `X-Correlation-ID` (1 to 128 printable ASCII characters) to have it
+echoed, logged, recorded on the changes it causes and sent on their webhook deliveries; reads
+answer `Cache-Control: private, no-cache` with `Vary: Authorization, Accept, Accept-Encoding`
+(revalidate with the ETag); an operation marked deprecated answers `Deprecation` and `Sunset`
+headers, with at least 12 months' notice.
+
 Reference data contains public sector information licensed under the Open Government Licence v3.0.
 """
 

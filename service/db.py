@@ -219,6 +219,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     partner_id: str | None = None
     partner_name: str | None = None
     request_id: str | None = None
+    # changes.correlation_id defaults to this member of spread.actor (migration 0015)
+    correlation_id: str | None = None
 
 
 @contextlib.asynccontextmanager
@@ -230,14 +232,17 @@ async def write_transaction(conn: asyncpg.Connection, actor: Actor) -> AsyncIter
 
 
 def provide_actor(request: Request[Any, Any, Any], principal: NamedDependency[Any]) -> Actor:
-    request_id = request.scope["state"].get("request_id")
+    state = request.scope["state"]
+    request_id = state.get("request_id")
+    correlation_id = state.get("correlation_id")
     if principal is None:  # pragma: no cover - /v1 always authenticates
-        return Actor(request_id=request_id)
+        return Actor(request_id=request_id, correlation_id=correlation_id)
     return Actor(
         key_id=str(principal.key_id),
         partner_id=str(principal.partner_id),
         partner_name=principal.partner_name,
         request_id=request_id,
+        correlation_id=correlation_id,
     )
 
 

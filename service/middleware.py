@@ -26,6 +26,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import msgspec
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,7 +35,16 @@ from service.auth.keys import KEY_PREFIX, hash_secret
 from service.auth.queries import lookup_key
 from service.auth.schemas import Principal
 from service.db import acquire, release_lease
-from service.errors import ForbiddenError, RateLimitedError, UnauthorizedError, UnsupportedMediaTypeError
+from service.errors import (
+    PROBLEM_MEDIA_TYPE,
+    FieldError,
+    ForbiddenError,
+    Problem,
+    RateLimitedError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    problem_type,
+)
 from service.ratelimit import Decision
 
 if TYPE_CHECKING:
@@ -72,6 +82,9 @@ class RequestPath:
             request_id = f"{_ID_PREFIX}{next(_id_counter):016x}"
         state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
         state["request_id"] = request_id
+        correlation = correlation_id(scope)
+        if correlation is not None:
+            state["correlation_id"] = correlation
         started = time.perf_counter()
         status = 500
 
@@ -93,9 +106,14 @@ class RequestPath:
                 status = message["status"]
                 headers = list(message.get("headers") or ())
                 headers.append((b"x-request-id", request_id.encode()))
+                if correlation:
+                    headers.append((b"x-correlation-id", correlation.encode()))
                 decision = state.get("rate_limit")
                 if decision is not None:
                     headers.extend(decision.headers())
+                if scope["method"] in _CACHED_METHODS:
+                    cache_headers(scope["path"], headers)
+                deprecation_headers(scope, headers)
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
                 await send(message)
                 if "conn_lease" in state:  # the handler is done with it
@@ -104,7 +122,9 @@ class RequestPath:
             await send(message)
 
         try:
-            if self.fast is None or not await self.fast.serve(scope, receive, send_with_id):
+            if correlation == "":
+                await send_problem(scope, send_with_id, correlation_problem(scope, request_id))
+            elif self.fast is None or not await self.fast.serve(scope, receive, send_with_id):
                 await self.app(scope, receive, send_with_id)
                 if retry:  # on a fresh connection; the rate limit counted it already
                     if "conn_lease" in state:
@@ -128,11 +148,133 @@ class RequestPath:
                     "request_id": request_id,
                     "key_id": str(key_id) if key_id else None,
                 }
+                if correlation:
+                    fields["correlation_id"] = correlation
                 writer = logs.access_writer
                 if writer is not None:
                     writer.write(**fields)
                 else:
                     access_log.info("request", extra=fields)
+
+
+# --- NHS API conventions: correlation ids, caching headers, deprecation -------------------------
+# Kept apart from the request path above so a fast path can call them too: every response
+# carries X-Correlation-ID when the request did, and every GET/HEAD its Cache-Control and Vary.
+
+_CORRELATION_OK = re.compile(r"^[\x20-\x7e]{1,128}$")
+_CACHED_METHODS = frozenset({"GET", "HEAD"})
+# Every /v1 read needs a key, so no shared cache may keep one (private), and a client revalidates
+# with the ETag before reusing what it kept (no-cache). Public documents (the spec, the docs
+# pages) may be kept by shared caches but revalidated too; health answers are never stored.
+CACHE_PRIVATE = b"private, no-cache"
+CACHE_PUBLIC = b"public, no-cache"
+CACHE_NEVER = b"no-store"
+VARY_PRIVATE: tuple[bytes, ...] = (b"Authorization", b"Accept", b"Accept-Encoding")
+VARY_PUBLIC: tuple[bytes, ...] = (b"Accept", b"Accept-Encoding")
+
+
+def correlation_id(scope: Scope) -> str | None:
+    """The request's ``X-Correlation-ID``: None when absent, ``""`` when it is not acceptable.
+
+    NHS APIs let a caller name the business transaction a request belongs to: any 1 to 128
+    printable ASCII characters. It is echoed, logged, recorded on the changes it causes and
+    sent on the webhook deliveries of those changes.
+    """
+    for name, value in scope["headers"]:
+        if name == b"x-correlation-id":
+            text = value.decode("latin-1")
+            return text if _CORRELATION_OK.match(text) else ""
+    return None
+
+
+def correlation_problem(scope: Scope, request_id: str) -> Problem:
+    detail = "X-Correlation-ID must be 1 to 128 printable ASCII characters (space to '~')."
+    return Problem(
+        type=problem_type("invalid-input"),
+        title="Invalid input",
+        status=422,
+        detail=detail,
+        instance=scope["path"],
+        request_id=request_id,
+        errors=[FieldError(field="X-Correlation-ID", detail=detail)],
+    )
+
+
+async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    """Answer with a problem document without reaching the application."""
+    body = msgspec.json.encode(problem)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem.status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def cache_headers(path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """``Cache-Control`` (unless the handler chose one) and ``Vary`` for a GET or HEAD answer."""
+    vary: tuple[bytes, ...]
+    if path.startswith("/v1/"):
+        control, vary = CACHE_PRIVATE, VARY_PRIVATE
+    elif path.startswith("/health"):
+        control, vary = CACHE_NEVER, VARY_PUBLIC
+    else:
+        control, vary = CACHE_PUBLIC, VARY_PUBLIC
+    names = [name.decode("latin-1").strip().lower() for name in vary]
+    kept: list[tuple[bytes, bytes]] = []
+    has_control = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"vary":
+            for item in value.decode("latin-1").split(","):
+                if item.strip() and item.strip().lower() not in names:
+                    names.append(item.strip().lower())
+                    vary = (*vary, item.strip().encode("latin-1"))
+            continue
+        if lower == b"cache-control":
+            has_control = True
+        kept.append((name, value))
+    if not has_control:
+        kept.append((b"cache-control", control))
+    kept.append((b"vary", b", ".join(vary)))
+    headers[:] = kept
+
+
+def deprecation_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    """``Deprecation`` and ``Sunset`` for an operation declared with :func:`deprecated`."""
+    handler = scope.get("route_handler")
+    opt = getattr(handler, "opt", None)
+    if not opt or "sunset" not in opt:
+        return
+    since: dt.date = opt["deprecated_on"]
+    sunset: dt.date = opt["sunset"]
+    since_ts = int(dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC).timestamp())
+    headers.append((b"deprecation", f"@{since_ts}".encode()))  # RFC 9745
+    sunset_at = dt.datetime(sunset.year, sunset.month, sunset.day, tzinfo=dt.UTC)
+    headers.append((b"sunset", sunset_at.strftime("%a, %d %b %Y %H:%M:%S GMT").encode()))  # RFC 8594
+    headers.append((b"link", f'<{DEPRECATION_POLICY}>; rel="deprecation"; type="text/html"'.encode()))
+
+
+# The API reference, where the operation shows as deprecated; docs/deprecation.md has the policy.
+DEPRECATION_POLICY = "/schema/"
+SUNSET_NOTICE = dt.timedelta(days=365)
+
+
+def deprecated(on: dt.date, sunset: dt.date) -> dict[str, Any]:
+    """Route keyword arguments retiring an operation: ``@get(..., **deprecated(on=..., sunset=...))``.
+
+    The spec marks it ``deprecated: true`` and every answer carries ``Deprecation`` and
+    ``Sunset``. The policy (docs/deprecation.md) gives 12 months' notice: ``sunset`` is at
+    least a year after ``on``.
+    """
+    if sunset - on < SUNSET_NOTICE:
+        raise ValueError(f"a sunset needs 12 months' notice: {on} to {sunset} is less")
+    return {"deprecated": True, "deprecated_on": on, "sunset": sunset}  # Litestar puts extra kwargs in opt
 
 
 def _bearer(scope: Scope) -> str | None:

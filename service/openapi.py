@@ -80,7 +80,23 @@ def finalise(spec: Any, app: Litestar | None = None) -> Any:
         _bad_request_is_a_problem(spec)
         _parameters_are_never_null(spec)
         _links(spec)
+        _fhir_components(spec)
     return _normalise(spec)
+
+
+def _fhir_components(spec: dict[str, Any]) -> None:
+    """The FHIR resources an operation answers with (``application/fhir+json``), described by msgspec."""
+    from service.sites.fhir import FHIR_SCHEMAS
+
+    text = msgspec.json.encode(spec["paths"])
+    if b"#/components/schemas/Fhir" not in text:
+        return
+    _, components = msgspec.json.schema_components(FHIR_SCHEMAS, ref_template="#/components/schemas/{name}")
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in components.items():
+        schema.pop("title", None)
+        schemas[name] = schema
+    spec["components"]["schemas"] = dict(sorted(schemas.items()))
 
 
 def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
@@ -114,7 +130,10 @@ def _parameters_are_never_null(spec: dict[str, Any]) -> None:
 
     A query string or header cannot say null: a client sends the text "null", which the server
     takes as that text (and a pattern then refuses it). For enums, numbers, dates and ids the
-    server does read "null" as absent, so there the ``null`` stays true and stays.
+    server does read "null" as absent, so there the ``null`` stays true and stays; an enum's is
+    said as a separate branch (``oneOf: [{enum}, {type: null}]``), not as a ``null`` inside the
+    enum and the type list, which openapi-python-client turned into three types
+    (``ListInnovationsCategoryType1 | ...Type2Type1 | ...Type3Type1``).
     """
     for item in spec["paths"].values():
         for op in item.values():
@@ -122,6 +141,7 @@ def _parameters_are_never_null(spec: dict[str, Any]) -> None:
                 schema = param.get("schema")
                 if not isinstance(schema, dict):
                     continue
+                _nullable_enum_as_branch(schema, _pascal(param.get("name", "")))
                 for key in ("oneOf", "anyOf"):
                     branches = schema.get(key)
                     if not isinstance(branches, list) or {"type": "null"} not in branches:
@@ -130,6 +150,24 @@ def _parameters_are_never_null(spec: dict[str, Any]) -> None:
                     if len(rest) == 1 and rest[0] == {"type": "string"} and "enum" not in schema:
                         del schema[key]
                         schema["type"] = "string"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
+
+
+def _nullable_enum_as_branch(schema: dict[str, Any], title: str) -> None:
+    kinds, values = schema.get("type"), schema.get("enum")
+    if not (isinstance(kinds, list) and "null" in kinds and isinstance(values, list) and None in values):
+        return
+    rest = [k for k in kinds if k != "null"]
+    branch: dict[str, Any] = {
+        "title": title,  # openapi-python-client names the enum ListInnovations + this
+        "enum": [v for v in values if v is not None],
+        "type": rest[0] if len(rest) == 1 else rest,
+    }
+    del schema["type"], schema["enum"]
+    schema["oneOf"] = [branch, {"type": "null"}]
 
 
 # --- request bodies -----------------------------------------------------------------------------

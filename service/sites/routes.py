@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
@@ -13,10 +13,11 @@ from service.auth.schemas import Principal
 from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
-from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created
+from service.errors import InvalidInputError, NotAcceptableError, NotFoundError, responses
+from service.http import also_answers, created, paged, record
 from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FieldsQuery, FormatQuery, listing, one, shape_of
 from service.sites import queries, service
+from service.sites.fhir import FHIR_MEDIA_TYPE, fhir_alternative, fhir_record
 from service.sites.schemas import Site, SiteCreate, SiteKind, SiteNear, SitePage, SiteUpdate
 from service.types import (
     CODE_QUERY,
@@ -153,17 +154,41 @@ async def create_site(
     operation_id="GetSite",
     tags=["sites"],
     summary="Get one site",
-    responses=responses(401, 404, 422, 429, 503),
+    description=(
+        "One site by its code, with an ETag. With `Accept: application/fhir+json` the site is a FHIR R4 "
+        "`Organization` (regions, ICBs, trusts, PCNs, GP practices: ODS organisation code, `partOf` the "
+        "organisation above) or `Location` (hospital sites: ODS site code, `managingOrganization` its trust), "
+        'with a weak ETag `W/"<versionId>"` as FHIR servers send. An `Accept` that allows neither JSON '
+        "nor FHIR JSON is refused with 406."
+    ),
+    responses=responses(401, 404, 406, 422, 429, 503),
+    operation_class=fhir_alternative(),
 )
 async def get_site(
     request: Request[Any, Any, Any], conn: NamedDependency[Connection], code: CodePath, fields: FieldsQuery = None
 ) -> Response[Site]:
     """One site by its code, with an ETag."""
     shape = shape_of(request, "site", Site, fields=fields)
+    wants_fhir = _wants_fhir(request)
     found = await queries.get_site(conn, code.upper())
     if found is None:
         raise NotFoundError(f"no site has code '{code.upper()}'")
+    if wants_fhir:
+        return cast("Response[Site]", fhir_record(request, found[0], found[1]))
     return await one(request, conn, shape, found[0], found[1])
+
+
+def _wants_fhir(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client asked for FHIR JSON; 406 when it accepts neither JSON nor FHIR JSON."""
+    accept = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"accept"), None)
+    if accept is None or not accept.strip():
+        return False
+    best = request.accept.best_match(["application/json", FHIR_MEDIA_TYPE])
+    if best is None:
+        raise NotAcceptableError(
+            f"This site is available as application/json or {FHIR_MEDIA_TYPE}; the Accept header allows neither."
+        )
+    return best == FHIR_MEDIA_TYPE
 
 
 @patch(

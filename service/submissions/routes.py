@@ -110,10 +110,15 @@ class _SubmissionOperation(Operation):
                     },
                 ),
                 formats.NDJSON: OpenAPIMediaType(
-                    schema={"type": "string", "maxLength": 10 * 1024 * 1024, "description": "One report per line"},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
+                    schema={
+                        "type": "string",
+                        "format": "binary",
+                        "maxLength": 10 * 1024 * 1024,
+                        "description": "One report per line",
+                    },  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
                 ),
                 formats.CSV: OpenAPIMediaType(
-                    schema={"type": "string", "maxLength": 10 * 1024 * 1024},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
+                    schema={"type": "string", "format": "binary", "maxLength": 10 * 1024 * 1024},  # type: ignore[arg-type]  # a JSON Schema dict, rendered as given
                     examples={"spreadsheet": Example(summary="A spreadsheet export", value=CSV_EXAMPLE)},
                 ),
             },

@@ -208,7 +208,7 @@ SELECT d.id, d.lease_id, d.webhook_id, d.change_seq, d.event_type, d.attempts, d
        w.secret_ciphertext,
        CASE WHEN w.previous_secret_expires_at > clock_timestamp() THEN w.previous_secret_ciphertext END
            AS previous_secret_ciphertext,
-       c.at, c.entity, c.entity_id, c.action, c.before, c.after,
+       c.at, c.entity, c.entity_id, c.action, c.before, c.after, c.request_id, c.correlation_id,
        CASE WHEN c.seq IS NOT NULL THEN
            json_build_object('keyId', c.key_id, 'partnerId', c.partner_id, 'partner', c.partner_name)
        END AS actor

@@ -173,3 +173,5 @@ class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     actor: dict[str, Any] | None
+    request_id: str | None = None
+    correlation_id: str | None = None

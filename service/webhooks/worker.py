@@ -279,6 +279,11 @@ class Worker:
             "Spread-Signature": signature,
             "Spread-Delivery-Attempt": str(job.attempts + 1),
         }
+        # The request that made the change, so a receiver can trace it back (NHS convention).
+        if job.request_id:
+            headers["X-Request-ID"] = job.request_id
+        if job.correlation_id:
+            headers["X-Correlation-ID"] = job.correlation_id
         try:
             async with asyncio.timeout(self.config.timeout):  # one bound for the whole exchange
                 return await self._exchange(job.url, headers, body)
