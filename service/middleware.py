@@ -36,6 +36,7 @@ from service.auth.schemas import Principal
 from service.db import acquire, release_lease
 from service.errors import ForbiddenError, RateLimitedError, UnauthorizedError, UnsupportedMediaTypeError
 from service.ratelimit import Decision
+from service.replicas import consistency_header
 
 access_log = logging.getLogger("spread.access")
 
@@ -80,6 +81,10 @@ class RequestPath:
                 decision = state.get("rate_limit")
                 if decision is not None:
                     headers.extend(decision.headers())
+                if status < 400 and "key_id" in state and scope["method"] not in _READ_METHODS:
+                    token = await consistency_header(scope)  # a /v1 write: read-your-writes token
+                    if token is not None:
+                        headers.append(token)
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
                 await send(message)
                 if "conn_lease" in state:  # the handler is done with it
