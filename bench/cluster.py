@@ -1,3 +1,4 @@
+# ruff: noqa: S603, S607  (runs PostgreSQL, PgBouncer, apt-get and the venv's spread: fixed programs, no input)
 """A local Spread cluster on loopback: PostgreSQL primary + streaming replica, PgBouncer, N API processes.
 
     python bench/cluster.py start [--api 2] [--dir /tmp/spread-cluster] [--seed]
@@ -24,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DEFAULT_DIR = Path(os.environ.get("SPREAD_CLUSTER_DIR", "/tmp/spread-cluster"))
+DEFAULT_DIR = Path(os.environ.get("SPREAD_CLUSTER_DIR", Path(tempfile.gettempdir()) / "spread-cluster"))
 PRIMARY_PORT, REPLICA_PORT = 9801, 9802
 BOUNCER_PRIMARY_PORT, BOUNCER_REPLICA_PORT = 9811, 9812
 API_BASE_PORT = 9820
@@ -207,16 +210,14 @@ class Cluster:
     def start_bouncer(self, port: int, target: int) -> None:
         (self.dir / "userlist.txt").write_text('"postgres" ""\n')
         ini = self._write_bouncer(port, target)
-        _run("pgbouncer", "-d", ini)
+        _run(shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", "-d", ini)
         _wait_port(port)
 
     def _signal_bouncer(self, port: int, sig: signal.Signals) -> None:
         pidfile = self.dir / f"pgbouncer-{port}.pid"
         if pidfile.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pidfile.read_text().strip()), sig)
-            except (ProcessLookupError, ValueError):
-                pass
 
     # --- the API -----------------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ def _wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - http://127.0.0.1 only
                 if r.status == 200:
                     return
         except OSError:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from service.auth.keys import create_key
 from service.changes.queries import feed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import cluster as local_cluster  # noqa: E402  (bench/cluster.py)
+import cluster as local_cluster  # bench/cluster.py
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,7 +38,7 @@ MAX_LAG = 2.0  # SPREAD_REPLICA_MAX_LAG_SECONDS for this cluster, so the lag tes
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[local_cluster.Cluster]:
-    c = local_cluster.Cluster(Path(f"/tmp/spread-cluster-test-{uuid.uuid4().hex[:8]}"))
+    c = local_cluster.Cluster(Path(tempfile.mkdtemp(prefix="spread-cluster-test-")))
     try:
         c.start(2, env={"SPREAD_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG), "SPREAD_REPLICA_CHECK_INTERVAL": "0.2"})
         yield c
@@ -116,7 +116,7 @@ async def test_read_your_writes_on_a_paused_replica(
         finally:
             await standby.execute("SELECT pg_wal_replay_resume()")
         await until(lambda: _is(client, api(cluster, 1), "ok"), what="replica ok again")
-        replayed = await standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", token)
+        replayed = await standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", token)
         assert replayed
         r = await client.get(f"{api(cluster, 1)}/v1/innovations/{new}", headers={"X-Spread-Consistency": token})
         assert r.status_code == 200
@@ -141,7 +141,7 @@ async def test_change_feed_snapshot_rule_holds_on_the_standby(
             r = await client.post(f"{api(cluster, 0)}/v1/innovations", json=innovation("Behind an open transaction"))
             assert r.status_code == 201, r.text
             token = r.headers["x-spread-consistency"]
-            await until(lambda: standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", token), what="replay")
+            await until(lambda: standby.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", token), what="replay")
             # the change is on the standby, but the feed rule (txid < xmin) must not show it yet
             assert await standby.fetchval("SELECT count(*) FROM changes WHERE seq > $1", last) > 0
             assert [c.seq for c in await feed(standby, last, None, None, 100, None)] == []
