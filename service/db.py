@@ -201,9 +201,9 @@ async def _lease(request: Request[Any, Any, Any]) -> tuple[asyncpg.Pool, asyncpg
 
         token = requested_position(scope)  # validated even when there is no replica
         if replica is not None and replica.usable and not scope["route_handler"].opt.get("primary"):  # type: ignore[typeddict-item]
-            conn = await replica.acquire_for_read(token, timeout)
-            if conn is not None:
-                return replica.pool, conn
+            lease = await replica.acquire_for_read(token, timeout)
+            if lease is not None:
+                return lease
     return state.pool, await _acquire(state.pool, timeout)
 
 

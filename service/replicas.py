@@ -188,8 +188,10 @@ class Replica:
             log.debug("primary position unavailable: %r", exc)
             return None
 
-    async def acquire_for_read(self, token: int | None, timeout: float) -> asyncpg.Connection | None:
-        """A replica connection that may serve this read, or None: use the primary.
+    async def acquire_for_read(
+        self, token: int | None, timeout: float
+    ) -> tuple[asyncpg.Pool, asyncpg.Connection] | None:
+        """The replica's pool and a connection of it that may serve this read, or None: use the primary.
 
         With a token, the standby must have replayed past it; it is asked every 10 ms for up
         to ``consistency_wait_ms``, on the connection the read will then use.
@@ -207,7 +209,7 @@ class Replica:
                 return None
             raise
         if token is None or token <= self.replayed:
-            return conn
+            return pool, conn
         deadline = time.monotonic() + self.settings.consistency_wait_ms / 1000
         try:
             while True:
@@ -215,7 +217,7 @@ class Replica:
                 if replayed is not None and replayed > self.replayed:
                     self.replayed = replayed
                 if self.replayed >= token:
-                    return conn
+                    return pool, conn
                 if time.monotonic() >= deadline:
                     break
                 await asyncio.sleep(POLL_SECONDS)
