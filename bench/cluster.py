@@ -98,16 +98,17 @@ def ensure_packages() -> None:
     if shutil.which("pgbouncer") is None:
         print("installing pgbouncer (apt-get) ...", flush=True)
         policy = Path("/usr/sbin/policy-rc.d")  # install only: do not start Debian's own service
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
+        ours = not policy.exists()
+        if ours:
+            policy.write_text("#!/bin/sh\nexit 101\n")
+            policy.chmod(0o755)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         try:
-            subprocess.run(
-                ["apt-get", "install", "-y", "pgbouncer"],
-                check=True,
-                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            )
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "pgbouncer"], check=True, env=env)
         finally:
-            policy.unlink()
+            if ours:
+                policy.unlink()
 
 
 def dsn(port: int) -> str:

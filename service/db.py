@@ -23,6 +23,7 @@ from litestar import Litestar, Request
 from litestar.di import NamedDependency
 
 from service.errors import ServiceUnavailableError, is_connection_lost
+from service.replicas import requested_position
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -197,8 +198,6 @@ async def _lease(request: Request[Any, Any, Any]) -> tuple[asyncpg.Pool, asyncpg
     scope = request.scope
     replica = state.replica
     if scope["method"] in _READ_METHODS:
-        from service.replicas import requested_position
-
         token = requested_position(scope)  # validated even when there is no replica
         if replica is not None and replica.usable and not scope["route_handler"].opt.get("primary"):  # type: ignore[typeddict-item]
             lease = await replica.acquire_for_read(token, timeout)
