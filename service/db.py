@@ -106,7 +106,7 @@ def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = Non
         pool = await create_pool(settings.database_url, settings)
         app.state.pool = pool
         metrics.track_pool(pool)
-        app.state.replica = replica = await start_replica(settings, pool)
+        app.state.replica = replica = await start_replica(settings, pool, create_pool, _acquire)
         app.state.key_cache = cache = KeyCache()
         listener = listener_for(settings, cache)
         app.state.key_listener = listener

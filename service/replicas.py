@@ -31,6 +31,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from service.config import Settings
 
 log = logging.getLogger("spread.replicas")
+
+PoolFactory = Callable[[str, "Settings"], Awaitable[asyncpg.Pool]]
+Acquire = Callable[[asyncpg.Pool, float], Awaitable[asyncpg.Connection]]
 
 HEADER = "X-Spread-Consistency"
 _HEADER_KEY = HEADER.lower().encode()
@@ -86,9 +90,11 @@ def requested_position(scope: Any) -> int | None:
 class Replica:
     """The read replica's pool and what the last check found; decides where each read goes."""
 
-    def __init__(self, dsn: str, settings: Settings) -> None:
+    def __init__(self, dsn: str, settings: Settings, connect: PoolFactory, take: Acquire) -> None:
         self.dsn = dsn
         self.settings = settings
+        self._connect = connect  # service.db.create_pool
+        self._take = take  # service.db._acquire: a timeout, then 503
         self.pool: asyncpg.Pool | None = None
         self.state = UNREACHABLE
         self.replayed = 0  # the furthest position the standby is known to have replayed
@@ -137,12 +143,10 @@ class Replica:
 
     async def check(self) -> None:
         """One look at both servers: is the standby reachable, a standby, and how far behind."""
-        from service.db import create_pool
-
         self.checks += 1
         try:
             if self.pool is None:
-                self.pool = await asyncio.wait_for(create_pool(self.dsn, self.settings), timeout=5)
+                self.pool = await asyncio.wait_for(self._connect(self.dsn, self.settings), timeout=5)
             primary_position = await self._primary_position()
             async with asyncio.timeout(5):
                 async with self.pool.acquire() as conn:
@@ -196,13 +200,11 @@ class Replica:
         With a token, the standby must have replayed past it; it is asked every 10 ms for up
         to ``consistency_wait_ms``, on the connection the read will then use.
         """
-        from service.db import _acquire
-
         pool = self.pool
         if pool is None or self.state != OK:
             return None
         try:
-            conn = await _acquire(pool, timeout)
+            conn = await self._take(pool, timeout)
         except Exception as exc:
             if is_connection_lost(exc):
                 self._set(UNREACHABLE, f"{exc!r}; reads go to the primary")
@@ -242,11 +244,13 @@ async def write_position(conn: asyncpg.Connection) -> str:
     return format_lsn(position)
 
 
-async def start_replica(settings: Settings, primary: asyncpg.Pool) -> Replica | None:
+async def start_replica(
+    settings: Settings, primary: asyncpg.Pool, connect: PoolFactory, take: Acquire
+) -> Replica | None:
     """The replica for ``SPREAD_READ_DATABASE_URL``, checked once, or None when it is unset."""
     if not settings.read_database_url:
         return None
-    replica = Replica(settings.read_database_url, settings)
+    replica = Replica(settings.read_database_url, settings, connect, take)
     await replica.start(primary)
     if replica.state == UNREACHABLE:
         log.warning(
@@ -263,16 +267,15 @@ async def consistency_header(scope: Any) -> tuple[bytes, bytes] | None:
     taken for this one query. If the primary cannot answer (it failed just after the commit)
     the write is still acknowledged, without a token.
     """
-    from service.db import acquire
-
     app_state = scope["app"].state
     lease = scope["state"].get("conn_lease")
     try:
         if lease is not None and lease[0] is app_state.pool:
             token = await write_position(lease[1])
         else:
-            async with acquire(app_state.pool, app_state.settings.pool_acquire_timeout) as conn:
-                token = await write_position(conn)
+            async with asyncio.timeout(app_state.settings.pool_acquire_timeout):
+                async with app_state.pool.acquire() as conn:
+                    token = await write_position(conn)
     except Exception as exc:  # noqa: BLE001 - the write is done; only its token is missing
         log.warning("write acknowledged without %s: %r", HEADER, exc)
         return None
