@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     key_cache: bool = True
     fast_path: bool = True  # service.fastpath: the two hottest reads outside Litestar's route machinery
     workers: int = 1
+    # --- read replica (SPREAD_READ_DATABASE_URL; see service.replicas) ---
+    replica_max_lag_seconds: float = 10.0
+    consistency_wait_ms: int = 200
+    replica_check_interval: float = 1.0
     embedded: bool = True
     # --- webhooks (SSRF guard, secret encryption) ---
     webhook_allow_private: bool = False
@@ -138,6 +142,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_FAST_PATH": ("fast_path", _bool),
     "SPREAD_WORKERS": ("workers", lambda n, r: _int(n, r, 1, 64)),
     "SPREAD_EMBEDDED": ("embedded", _bool),
+    "SPREAD_REPLICA_MAX_LAG_SECONDS": ("replica_max_lag_seconds", lambda n, r: _float(n, r, 0.01, 86_400)),
+    "SPREAD_CONSISTENCY_WAIT_MS": ("consistency_wait_ms", lambda n, r: _int(n, r, 0, 10_000)),
+    "SPREAD_REPLICA_CHECK_INTERVAL": ("replica_check_interval", lambda n, r: _float(n, r, 0.05, 60)),
     # --- webhooks ---
     "SPREAD_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _bool),
     "SPREAD_SECRET_KEY": ("secret_key", _secret_key),

@@ -5,8 +5,9 @@ acquired when its dependencies are resolved, which is after Litestar has read an
 body, and released as soon as the handler is done (when its response starts). Handlers that need no database (``POST
 /v1/analysis/spc``), slow uploads and requests refused early hold no connection. A handler
 that reads the body by hand takes :func:`request_connection` after reading it. Reads (GET,
-HEAD) go to the read replica pool when ``SPREAD_READ_DATABASE_URL`` is set; keys never do
-(see ``service.middleware``).
+HEAD) may go to the read replica when ``SPREAD_READ_DATABASE_URL`` is set (see
+``service.replicas``: read-your-writes and the lag bound); keys never do (see
+``service.middleware``), nor operations marked ``opt={"primary": True}`` (the change feed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from litestar import Litestar, Request
 from litestar.di import NamedDependency
 
 from service.errors import ServiceUnavailableError, is_connection_lost
+from service.replicas import requested_position
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -98,6 +100,7 @@ def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = Non
     from service import logs, metrics
     from service.auth.cache import KeyCache, listener_for
     from service.ratelimit import RateLimiter
+    from service.replicas import start_replica
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -106,9 +109,7 @@ def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = Non
         pool = await create_pool(settings.database_url, settings)
         app.state.pool = pool
         metrics.track_pool(pool)
-        app.state.read_pool = (
-            await create_pool(settings.read_database_url, settings) if settings.read_database_url else pool
-        )
+        app.state.replica = replica = await start_replica(settings, pool, create_pool, _acquire)
         app.state.key_cache = cache = KeyCache()
         listener = listener_for(settings, cache)
         app.state.key_listener = listener
@@ -125,8 +126,9 @@ def pool_lifespan(settings: Settings, *, clock: Callable[[], float] | None = Non
             if logs.access_writer is not None:
                 logs.access_writer.flush()
             metrics.untrack_pool(pool)
-            for p in {id(pool): pool, id(app.state.read_pool): app.state.read_pool}.values():
-                await _close(p)
+            if replica is not None:
+                await replica.stop()
+            await _close(pool)
 
     return lifespan
 
@@ -159,7 +161,13 @@ def _shed() -> NoReturn:
 @contextlib.asynccontextmanager
 async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
     """Acquire with a timeout, shedding load as 503 rather than queueing for ever."""
-    conn = await _acquire(pool, timeout)
+    async with _held(pool, await _acquire(pool, timeout)) as conn:
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def _held(pool: asyncpg.Pool, conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """Use ``conn`` and give it back to ``pool``, dropping it if the connection was lost."""
     try:
         yield conn
     except BaseException as exc:
@@ -182,11 +190,31 @@ async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.C
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def request_connection(request: Request[Any, Any, Any]) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
-    """A connection for this request: the read pool for GET and HEAD, else the primary."""
+async def _lease(request: Request[Any, Any, Any]) -> tuple[asyncpg.Pool, asyncpg.Connection]:
+    """A pool and one of its connections for this request: the replica when a read may use it.
+
+    Writes, operations marked ``primary`` and reads the replica cannot serve (not configured,
+    down, too far behind, or not yet past the request's ``X-Spread-Consistency``) use the primary.
+    """
     state = request.app.state
-    pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
-    return acquire(pool, state.settings.pool_acquire_timeout)
+    timeout = state.settings.pool_acquire_timeout
+    scope = request.scope
+    replica = state.replica
+    if scope["method"] in _READ_METHODS:
+        token = requested_position(scope)  # validated even when there is no replica
+        if replica is not None and replica.usable and not scope["route_handler"].opt.get("primary"):  # type: ignore[typeddict-item]
+            lease = await replica.acquire_for_read(token, timeout)
+            if lease is not None:
+                return lease
+    return state.pool, await _acquire(state.pool, timeout)
+
+
+@contextlib.asynccontextmanager
+async def request_connection(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for this request (see :func:`_lease`), for handlers that read the body by hand."""
+    pool, conn = await _lease(request)
+    async with _held(pool, conn):
+        yield conn
 
 
 async def provide_conn(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> asyncpg.Connection:
@@ -198,9 +226,7 @@ async def provide_conn(request: Request[Any, Any, Any], actor: NamedDependency[A
     machinery was measured in bench/README.md. (``actor`` is unused: depending on it puts
     the providers in a chain, so Litestar resolves them in turn instead of in a task group.)
     """
-    state = request.app.state
-    pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
-    conn = await _acquire(pool, state.settings.pool_acquire_timeout)
+    pool, conn = await _lease(request)
     request.scope["state"]["conn_lease"] = (pool, conn)  # type: ignore[typeddict-item]
     return conn
 

@@ -46,6 +46,7 @@ from service.errors import (
     problem_type,
 )
 from service.ratelimit import Decision
+from service.replicas import consistency_header
 
 if TYPE_CHECKING:
     from service.fastpath import FastPath
@@ -114,6 +115,10 @@ class RequestPath:
                 if scope["method"] in _CACHED_METHODS:
                     cache_headers(scope["path"], headers)
                 deprecation_headers(scope, headers)
+                if status < 400 and "key_id" in state and scope["method"] not in _READ_METHODS:
+                    token = await consistency_header(scope)  # a /v1 write: read-your-writes token
+                    if token is not None:
+                        headers.append(token)
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
                 await send(message)
                 if "conn_lease" in state:  # the handler is done with it

@@ -79,6 +79,7 @@ def finalise(spec: Any, app: Litestar | None = None) -> Any:
         _drop_phantom_400s(spec)
         _bad_request_is_a_problem(spec)
         _parameters_are_never_null(spec)
+        _read_your_writes(spec)
         _links(spec)
         _fhir_components(spec)
     return _normalise(spec)
@@ -123,6 +124,57 @@ def _bad_request_is_a_problem(spec: dict[str, Any]) -> None:
                         }
                     },
                 }
+
+
+def _read_your_writes(spec: dict[str, Any]) -> None:
+    """``X-Spread-Consistency``: answered by every successful ``/v1`` write, accepted by every read.
+
+    Declared here for all operations at once (service.replicas implements it, in the request
+    path rather than in each handler). A read that sends a malformed token is refused 422.
+    """
+    from service.errors import _DESCRIPTIONS, problem_response_spec
+    from service.replicas import HEADER, TOKEN_PATTERN
+
+    schema = {"type": "string", "pattern": TOKEN_PATTERN, "maxLength": 17, "examples": ["16/B374D848"]}
+    response_header = {
+        "description": (
+            "Read-your-writes token: the primary's WAL position after this write committed. "
+            "Send it back in the X-Spread-Consistency request header of a following read to be "
+            "sure the read sees this write (see docs/replicas.md)."
+        ),
+        "schema": schema,
+    }
+    parameter = {
+        "name": HEADER,
+        "in": "header",
+        "required": False,
+        "description": (
+            "A token from the X-Spread-Consistency response header of an earlier write: the read "
+            "is then served only by a database that has that write (a replica that has replayed "
+            "past it within 200 ms, else the primary). Without it a read may be served by a "
+            "replica up to SPREAD_REPLICA_MAX_LAG_SECONDS behind."
+        ),
+        "schema": schema,
+    }
+    invalid = problem_response_spec(422, _DESCRIPTIONS[422])
+    for path, item in spec["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in item.items():
+            if not isinstance(op, dict):
+                continue
+            responses = op.setdefault("responses", {})
+            if method == "get":
+                op.setdefault("parameters", []).append(parameter)
+                if "422" not in responses:
+                    responses["422"] = {
+                        "description": invalid.description,
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+            elif method in ("post", "put", "patch", "delete"):
+                for status, answer in responses.items():
+                    if status.startswith("2") and isinstance(answer, dict):
+                        answer.setdefault("headers", {})[HEADER] = response_header
 
 
 def _parameters_are_never_null(spec: dict[str, Any]) -> None:

@@ -101,18 +101,14 @@ STATUSES_ELSEWHERE: dict[int, str] = {
 # one is fixed (remove the entry) or another appears.
 # (The 400 Litestar added to every operation with parameters, though validation failures are
 # 422 here, was the largest such defect: service/openapi.py now drops it.)
-# - 422 on operations whose only parameters are uuid paths (and If-Match): a malformed uuid
-#   does not match the route (404), and there is nothing else to validate.
+# - 422 on writes whose only parameters are uuid paths (and If-Match): a malformed uuid
+#   does not match the route (404), and there is nothing else to validate. (Reads have the
+#   X-Spread-Consistency header, whose malformed value is refused 422.)
 # - 403 on CalculateSpc: it needs only "read", and every key has at least that.
 _UUID_PATH_ONLY = (
     "DeleteAdaptation",
     "RemoveAdoptionSource",
-    "GetBreakthrough",
-    "GetImpediment",
     "RetireInnovation",
-    "GetInnovationFamily",
-    "GetReaim",
-    "GetSubmission",
 )
 SPEC_GAPS: dict[str, set[int]] = {op_id: {422} for op_id in _UUID_PATH_ONLY} | {"CalculateSpc": {403}}
 
@@ -526,7 +522,13 @@ def _invalid_param(op: Operation) -> tuple[str, dict[str, str], str] | None:
                 return p["name"], {p["name"]: str(option["minimum"] - 1)}, ""
             if "enum" in option or option.get("format") in ("date", "date-time") or option.get("type") == "boolean":
                 return p["name"], {p["name"]: "not-a-value"}, ""
+    for p in op.params("header"):
+        if "pattern" in _resolve(p["schema"]) and p["name"].lower() != "if-match":
+            return p["name"], {}, ""  # sent as BAD_HEADER (X-Spread-Consistency: not a token)
     return None
+
+
+BAD_HEADER = "not-a-token"
 
 
 # --- the cases --------------------------------------------------------------------------
@@ -638,6 +640,8 @@ async def _send(case: Case, w: World) -> tuple[httpx.Response, str | None]:
         params.update(bad_query)
         if bad_path:
             replace[field_named] = bad_path
+        if field_named in {p["name"] for p in op.params("header")}:
+            headers[field_named] = BAD_HEADER
     if case.name in (f"invalid-{name}" for name in SHAPING_PARAMS):
         field_named = case.name.removeprefix("invalid-")
         params[field_named] = "noSuchName"

@@ -64,6 +64,9 @@ def start_seq(after: int | None, cursor: str | None) -> int:
     tags=["changes"],
     summary="The change feed",
     responses=responses(401, 422, 429, 503),
+    # On the primary, never a replica: a poller's `after` must already exist where it is looked
+    # up, or the feed would restart from an earlier position (see docs/replicas.md).
+    opt={"primary": True},
 )
 async def list_changes(
     request: Request[Any, Any, Any],

@@ -24,8 +24,12 @@ log = logging.getLogger("spread.health")
 CACHE_SECONDS = 1.0
 
 
-class Health(ReadBase, frozen=True):
+class Health(ReadBase, frozen=True, omit_defaults=True):
     status: str
+    # Only with SPREAD_READ_DATABASE_URL: ok, lagging, unreachable or not-a-standby. Anything
+    # but ok means reads are served by the primary (status "degraded"; still ready).
+    replica: str | None = None
+    replica_lag_seconds: float | None = None
 
 
 class Readiness:
@@ -72,7 +76,13 @@ async def live() -> Health:
     responses=responses(503),
 )
 async def ready(request: Request[Any, Any, Any]) -> Health:
-    """200 when the database answers and its schema is the one this version needs; 503 otherwise."""
+    """200 when the database answers and its schema is the one this version needs; 503 otherwise.
+
+    With a read replica configured, also how it is doing: ``replica`` is ``ok``, ``lagging``
+    (further behind than ``SPREAD_REPLICA_MAX_LAG_SECONDS``), ``unreachable`` or
+    ``not-a-standby``; in the last three cases reads are served by the primary and ``status``
+    is ``degraded`` (the service is still ready).
+    """
     app = request.app
     state: Readiness | None = getattr(app.state, "readiness", None)
     if state is None:
@@ -86,4 +96,11 @@ async def ready(request: Request[Any, Any, Any]) -> Health:
                 state.checked_at = time.monotonic()
     if state.problem is not None:
         raise ServiceUnavailableError(state.problem, headers={"Retry-After": "5"})
-    return Health(status="ok")
+    replica = getattr(app.state, "replica", None)
+    if replica is None:
+        return Health(status="ok")
+    return Health(
+        status="ok" if replica.state == "ok" else "degraded",
+        replica=replica.state,
+        replica_lag_seconds=replica.lag_seconds,
+    )
