@@ -99,6 +99,8 @@ class FastPath:
                     accept_encoding = value
             elif name == b"origin":
                 return False  # CORS: Litestar's layer decides
+            elif name == b"x-spread-consistency":
+                return False  # read-your-writes: Litestar's lease validates and honours it
         if authorization is None:
             return False
         state = self.app.state
@@ -121,7 +123,8 @@ class FastPath:
         scope["user"] = principal
         scope["auth"] = principal.key_id
         scope["path_template"] = template  # type: ignore[typeddict-unknown-key]
-        pool = state.read_pool
+        replica = state.replica  # reads may use the replica within its lag bound (service.replicas)
+        pool = replica.pool if replica is not None and replica.usable else state.pool
         timeout = settings.pool_acquire_timeout
         try:
             if innovation_id is None:
