@@ -27,7 +27,9 @@ const readYourWrites: Middleware = {
   },
 };
 
-const spread = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${key}` } });
+// Lists also answer text/csv: typing the client for JSON (and problem+json errors) picks the JSON body.
+type Json = "application/json" | "application/problem+json";
+const spread = createClient<paths, Json>({ baseUrl, headers: { Authorization: `Bearer ${key}` } });
 spread.use(readYourWrites);
 
 function check(condition: unknown, message: string): asserts condition {
