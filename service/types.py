@@ -14,17 +14,19 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import Example
+from litestar.params import Body, HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from service.errors import InvalidInputError
 
 
-class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"):
     """The one base for request and response bodies."""
 
 
-class ReadBase(msgspec.Struct, kw_only=True, rename="camel"):
+class ReadBase(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Base for response bodies built from database records (no unknown-field check needed)."""
 
 
@@ -157,20 +159,9 @@ def if_match_allows(versions: list[int] | None, current_version: int) -> bool:
 # --- request bodies with examples -----------------------------------------------------------
 
 
-class _JSONBodyOf:
-    """``JSONBodyOf[T, Example(...), ...]``: a JSON request body with OpenAPI examples."""
-
-    def __class_getitem__(cls, params: Any) -> Any:
-        from litestar.enums import RequestEncodingType
-        from litestar.params import Body
-
-        if not isinstance(params, tuple):
-            params = (params,)
-        body_type, *examples = params
-        return Annotated[body_type, Body(media_type=RequestEncodingType.JSON, examples=examples or None)]
-
-
-JSONBodyOf = _JSONBodyOf
+def json_body(*examples: Example) -> Body:
+    """``Annotated[T, json_body(Example(...), ...)]``: a JSON request body with OpenAPI examples."""
+    return Body(media_type=RequestEncodingType.JSON, examples=list(examples) or None)
 
 
 # --- shared request parameters --------------------------------------------------------------

@@ -25,10 +25,10 @@ from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_time_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Fidelity, Goal, Nature, WhatModified
 
@@ -73,7 +73,7 @@ async def create_adaptation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[AdaptationCreate, CREATE_EXAMPLE],
+    data: Annotated[AdaptationCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Adaptation]:
     """Record a FRAME-coded change this site made to the innovation."""
     adaptation, version = await service.create_adaptation(conn, actor, principal, id, data)
@@ -163,8 +163,8 @@ async def update_adaptation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdaptationId,
-    data: JSONBodyOf[
-        AdaptationUpdate, Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."})
+    data: Annotated[
+        AdaptationUpdate, json_body(Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."}))
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Adaptation]:

@@ -25,10 +25,10 @@ from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Stage
 
@@ -106,7 +106,7 @@ async def create_adoption(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: InnovationId,
-    data: JSONBodyOf[AdoptionCreate, CREATE_EXAMPLE],
+    data: Annotated[AdoptionCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Adoption]:
     """Record an adoption, with the earlier adoptions it learned from and through which channel."""
     adoption, version = await service.create_adoption(conn, actor, principal, id, data)
@@ -142,7 +142,7 @@ async def update_adoption(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[AdoptionUpdate, Example(summary="Move to sustaining", value={"stage": "sustaining"})],
+    data: Annotated[AdoptionUpdate, json_body(Example(summary="Move to sustaining", value={"stage": "sustaining"}))],
     if_match: IfMatchHeader = None,
 ) -> Response[Adoption]:
     """Partial update; a stage change is appended to the stage history. Never deletes."""
@@ -162,11 +162,13 @@ async def add_source(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[
+    data: Annotated[
         SourceIn,
-        Example(
-            summary="Learned at a learning network",
-            value={"adoptionId": "2f1d1c52-3b8e-4a8e-9a51-7d0c2b7e9a10", "channel": "learning_network"},
+        json_body(
+            Example(
+                summary="Learned at a learning network",
+                value={"adoptionId": "2f1d1c52-3b8e-4a8e-9a51-7d0c2b7e9a10", "channel": "learning_network"},
+            )
         ),
     ],
 ) -> Response[Adoption]:

@@ -49,12 +49,12 @@ from service.types import (
     LINE,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     decode_time_cursor,
     encode_cursor,
     etag,
+    json_body,
 )
 
 CampaignId = Annotated[uuid.UUID, PathParameter(description="Campaign id")]
@@ -114,7 +114,7 @@ async def create_campaign(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[CampaignCreate, CAMPAIGN_EXAMPLE],
+    data: Annotated[CampaignCreate, json_body(CAMPAIGN_EXAMPLE)],
 ) -> Response[Campaign]:
     """Admin only: a time-bound aim on one measure, spreading some innovations; led by `leadPartner` (default: the caller's)."""
     campaign, version = await service.create_campaign(conn, actor, principal, data)
@@ -188,7 +188,7 @@ async def update_campaign(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: CampaignId,
-    data: JSONBodyOf[CampaignUpdate, Example(summary="Launch it", value={"status": "active"})],
+    data: Annotated[CampaignUpdate, json_body(Example(summary="Launch it", value={"status": "active"}))],
     if_match: IfMatchHeader = None,
 ) -> Response[Campaign]:
     """Partial update by the lead partner or an admin (only an admin changes the lead); honours If-Match. Closed: 409."""
@@ -231,7 +231,7 @@ async def put_commitment(
     principal: NamedDependency[Principal],
     id: CampaignId,
     siteCode: SiteCodePath,
-    data: JSONBodyOf[CommitmentIn, COMMITMENT_EXAMPLE],
+    data: Annotated[CommitmentIn, json_body(COMMITMENT_EXAMPLE)],
     if_match: IfMatchHeader = None,
 ) -> Response[Commitment]:
     """Create (201) or replace (200) a site's commitment: the lead partner (for any site), the site's partner or an admin."""
@@ -303,15 +303,17 @@ async def create_impediment(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: CampaignId,
-    data: JSONBodyOf[
+    data: Annotated[
         ImpedimentCreate,
-        Example(
-            summary="No one to read the remote monitoring at weekends",
-            value={
-                "siteCode": "RXN",
-                "description": "No clinician to review remote-monitoring alerts at weekends.",
-                "category": "workforce",
-            },
+        json_body(
+            Example(
+                summary="No one to read the remote monitoring at weekends",
+                value={
+                    "siteCode": "RXN",
+                    "description": "No clinician to review remote-monitoring alerts at weekends.",
+                    "category": "workforce",
+                },
+            )
         ),
     ],
 ) -> Response[Impediment]:
@@ -384,11 +386,13 @@ async def update_impediment(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: ImpedimentId,
-    data: JSONBodyOf[
+    data: Annotated[
         ImpedimentUpdate,
-        Example(
-            summary="The lead partner offers support",
-            value={"status": "support_offered", "supportOffered": "Weekend cover from the regional hub."},
+        json_body(
+            Example(
+                summary="The lead partner offers support",
+                value={"status": "support_offered", "supportOffered": "Weekend cover from the regional hub."},
+            )
         ),
     ],
     if_match: IfMatchHeader = None,
@@ -413,16 +417,18 @@ async def create_breakthrough(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: CampaignId,
-    data: JSONBodyOf[
+    data: Annotated[
         BreakthroughCreate,
-        Example(
-            summary="An idea worth spreading",
-            value={
-                "siteCode": "RXN",
-                "title": "Pharmacist on the daily huddle",
-                "story": "A pharmacist joins the huddle and reviews medicines on day one; step-ups fell by a third.",
-                "celebratedOn": "2025-10-02",
-            },
+        json_body(
+            Example(
+                summary="An idea worth spreading",
+                value={
+                    "siteCode": "RXN",
+                    "title": "Pharmacist on the daily huddle",
+                    "story": "A pharmacist joins the huddle and reviews medicines on day one; step-ups fell by a third.",
+                    "celebratedOn": "2025-10-02",
+                },
+            )
         ),
     ],
 ) -> Response[Breakthrough]:

@@ -25,11 +25,11 @@ from service.types import (
     LINE,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     cursor_int4,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Category, EvidenceLevel, InnovationStatus
 
@@ -119,7 +119,7 @@ async def create_innovation(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[InnovationCreate, CREATE_EXAMPLE],
+    data: Annotated[InnovationCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Innovation]:
     """Register an innovation; its origin adoption at the origin site is created with it."""
     innovation, version = await service.create_innovation(conn, actor, principal, data)
@@ -155,8 +155,9 @@ async def update_innovation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: InnovationId,
-    data: JSONBodyOf[
-        InnovationUpdate, Example(summary="Raise the evidence level", value={"evidenceLevel": "peer_reviewed"})
+    data: Annotated[
+        InnovationUpdate,
+        json_body(Example(summary="Raise the evidence level", value={"evidenceLevel": "peer_reviewed"})),
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Innovation]:

@@ -50,10 +50,10 @@ from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import ImprovementDirection, ReaimDimension
 
@@ -116,19 +116,21 @@ async def create_measure(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[
+    data: Annotated[
         MeasureCreate,
-        Example(
-            summary="Four-hour A&E performance",
-            value={
-                "code": "AE_4HR",
-                "name": "4-hour A&E performance (type 1)",
-                "unit": "proportion",
-                "improvementDirection": "increase",
-                "reaimDimension": "effectiveness",
-                "description": "1 - breaches / attendances at type-1 emergency departments.",
-                "source": "NHS England A&E attendances and emergency admissions",
-            },
+        json_body(
+            Example(
+                summary="Four-hour A&E performance",
+                value={
+                    "code": "AE_4HR",
+                    "name": "4-hour A&E performance (type 1)",
+                    "unit": "proportion",
+                    "improvementDirection": "increase",
+                    "reaimDimension": "effectiveness",
+                    "description": "1 - breaches / attendances at type-1 emergency departments.",
+                    "source": "NHS England A&E attendances and emergency admissions",
+                },
+            )
         ),
     ],
 ) -> Response[Measure]:
@@ -166,7 +168,7 @@ async def update_measure(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     code: CodePath,
-    data: JSONBodyOf[MeasureUpdate, Example(summary="Name the source", value={"source": "NHS England"})],
+    data: Annotated[MeasureUpdate, json_body(Example(summary="Name the source", value={"source": "NHS England"}))],
     if_match: IfMatchHeader = None,
 ) -> Response[Measure]:
     """Partial update by the defining partner or an admin; honours If-Match. Once observed, unit and direction are fixed (409)."""
@@ -289,21 +291,23 @@ async def create_aim(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[
+    data: Annotated[
         AdoptionAimCreate,
-        Example(
-            summary="Reach the 95% standard by March 2019, with quarterly milestones",
-            value={
-                "measureCode": "AE_4HR",
-                "baseline": 0.84,
-                "target": 0.95,
-                "dueOn": "2019-03-31",
-                "trajectory": [
-                    {"periodStart": "2018-07-01", "target": 0.87},
-                    {"periodStart": "2018-10-01", "target": 0.9},
-                    {"periodStart": "2019-01-01", "target": 0.93},
-                ],
-            },
+        json_body(
+            Example(
+                summary="Reach the 95% standard by March 2019, with quarterly milestones",
+                value={
+                    "measureCode": "AE_4HR",
+                    "baseline": 0.84,
+                    "target": 0.95,
+                    "dueOn": "2019-03-31",
+                    "trajectory": [
+                        {"periodStart": "2018-07-01", "target": 0.87},
+                        {"periodStart": "2018-10-01", "target": 0.9},
+                        {"periodStart": "2019-01-01", "target": 0.93},
+                    ],
+                },
+            )
         ),
     ],
 ) -> Response[AdoptionAim]:

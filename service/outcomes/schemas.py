@@ -198,7 +198,7 @@ class AdoptionAimPage(ReadBase, frozen=True):
 # --- adoption SPC ----------------------------------------------------------------------------
 
 
-class AdoptionSpc(ReadBase):
+class AdoptionSpc(ReadBase, frozen=True):
     """An XmR chart of one adoption's series of one measure (the fields of `POST /v1/analysis/spc`'s
     answer, with what the chart was drawn from)."""
 

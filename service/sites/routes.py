@@ -23,10 +23,10 @@ from service.types import (
     LINE,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 
 CodePath = Annotated[
@@ -121,11 +121,13 @@ async def create_site(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[
+    data: Annotated[
         SiteCreate,
-        Example(
-            summary="A charity partner (the registry issues its code)",
-            value={"name": "Lancashire Carers Network", "kind": "other", "postcode": "PR1 2HE"},
+        json_body(
+            Example(
+                summary="A charity partner (the registry issues its code)",
+                value={"name": "Lancashire Carers Network", "kind": "other", "postcode": "PR1 2HE"},
+            )
         ),
     ],
 ) -> Response[Site]:
@@ -163,8 +165,8 @@ async def update_site(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     code: CodePath,
-    data: JSONBodyOf[
-        SiteUpdate, Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"})
+    data: Annotated[
+        SiteUpdate, json_body(Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"}))
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Site]:
