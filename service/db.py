@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import asyncpg
 import msgspec
@@ -24,10 +24,18 @@ from litestar.di import NamedDependency
 from service.errors import ServiceUnavailableError, is_connection_lost
 
 if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
     from service.config import Settings
 
 Connection = asyncpg.Connection
 Record = asyncpg.Record
+
+
+def pooled(proxy: PoolConnectionProxy[Record]) -> asyncpg.Connection:
+    """A pooled connection typed as the Connection it stands for (the proxy forwards every method)."""
+    return cast(asyncpg.Connection, proxy)
+
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -141,7 +149,7 @@ async def _acquire(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
     # wait_for, which creates a task per acquire (measured in bench/README.md).
     try:
         async with asyncio.timeout(timeout):
-            return await pool.acquire()
+            return pooled(await pool.acquire())
     except TimeoutError:
         _shed()
 
@@ -168,7 +176,7 @@ async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.C
         raise
     finally:
         try:
-            await pool.release(conn)  # a no-op after terminate()
+            await pool.release(cast("PoolConnectionProxy[Record]", conn))  # a no-op after terminate()
         except Exception as exc:
             # asyncpg terminates a connection whose reset failed, then re-raises: the
             # response may already be sent, and the pool has dropped the connection.
@@ -198,7 +206,7 @@ async def provide_conn(request: Request[Any, Any, Any], actor: NamedDependency[A
     state = request.app.state
     pool = state.read_pool if request.scope["method"] in _READ_METHODS else state.pool
     conn = await _acquire(pool, state.settings.pool_acquire_timeout)
-    request.scope["state"]["conn_lease"] = (pool, conn)  # type: ignore[typeddict-item]
+    request.scope["state"]["conn_lease"] = (pool, conn)
     return conn
 
 

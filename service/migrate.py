@@ -75,4 +75,5 @@ async def revision_on(conn: asyncpg.Connection) -> str | None:
     """The schema revision of the connected database (None before any migration)."""
     if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
         return None
-    return await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    result: str | None = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    return result

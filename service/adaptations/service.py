@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Set
 
 import asyncpg
 import msgspec
 
 from service.adaptations import queries
+from service.adaptations.queries import AdoptionContext
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationUpdate
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
@@ -17,7 +18,7 @@ from service.errors import InvalidInputError, NotFoundError, PreconditionFailedE
 from service.types import if_match_versions
 
 
-def check_component_keys(keys: list[str], known: set[str], field: str = "coreComponentKeys") -> None:
+def check_component_keys(keys: list[str], known: Set[str], field: str = "coreComponentKeys") -> None:
     unknown = [k for k in keys if k not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none defined"
@@ -28,12 +29,12 @@ def check_component_keys(keys: list[str], known: set[str], field: str = "coreCom
         )
 
 
-async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> AdoptionContext:
     """Inside the write transaction: the adoption, its components, and the caller's right to its site."""
     ctx = await queries.adoption_context(conn, adoption_id)
     if ctx is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    await require_site_writer(conn, principal, ctx["site_code"])
+    await require_site_writer(conn, principal, ctx.site_code)
     return ctx
 
 
@@ -43,8 +44,8 @@ async def create_adaptation(
     values = {k: getattr(data, k) for k in data.__struct_fields__}
     async with write_transaction(conn, actor):
         ctx = await _context(conn, principal, adoption_id)
-        check_component_keys(data.core_component_keys, ctx["component_keys"])
-        new_id = await queries.insert_adaptation(conn, adoption_id, ctx["innovation_id"], principal.partner_id, values)
+        check_component_keys(data.core_component_keys, ctx.component_keys)
+        new_id = await queries.insert_adaptation(conn, adoption_id, ctx.innovation_id, principal.partner_id, values)
     found = await queries.get_adaptation(conn, new_id)
     assert found is not None
     return found
@@ -52,7 +53,7 @@ async def create_adaptation(
 
 async def _existing(
     conn: asyncpg.Connection, principal: Principal, adaptation_id: uuid.UUID
-) -> tuple[Adaptation, int, dict[str, Any]]:
+) -> tuple[Adaptation, int, AdoptionContext]:
     found = await queries.get_adaptation(conn, adaptation_id)
     if found is None:
         raise NotFoundError(f"no adaptation has id {adaptation_id}")
@@ -73,7 +74,7 @@ async def update_adaptation(
     async with write_transaction(conn, actor):
         _, version, ctx = await _existing(conn, principal, adaptation_id)
         if "core_component_keys" in changes:
-            check_component_keys(changes["core_component_keys"], ctx["component_keys"])
+            check_component_keys(changes["core_component_keys"], ctx.component_keys)
         ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)
     if not ok:
         raise PreconditionFailedError(

@@ -113,7 +113,8 @@ SELECT id FROM adoptions WHERE innovation_id = $1 AND site_code = $2 AND stage <
 
 
 async def open_adoption_at(conn: asyncpg.Connection, innovation_id: uuid.UUID, site_code: str) -> uuid.UUID | None:
-    return await conn.fetchval(OPEN_ADOPTION_AT, innovation_id, site_code)
+    result: uuid.UUID | None = await conn.fetchval(OPEN_ADOPTION_AT, innovation_id, site_code)
+    return result
 
 
 INSERT_ADOPTION = """
@@ -124,7 +125,7 @@ RETURNING id
 
 
 async def insert_adoption(conn: asyncpg.Connection, v: dict[str, Any]) -> uuid.UUID:
-    return await conn.fetchval(
+    result: uuid.UUID = await conn.fetchval(
         INSERT_ADOPTION,
         v["innovation_id"],
         v["site_code"],
@@ -135,6 +136,7 @@ async def insert_adoption(conn: asyncpg.Connection, v: dict[str, Any]) -> uuid.U
         v["external_id"],
         v["partner_id"],
     )
+    return result
 
 
 INSERT_SOURCES = """

@@ -52,7 +52,8 @@ RETURNING id
 
 
 async def ensure_partner(conn: asyncpg.Connection, name: str) -> uuid.UUID:
-    return await conn.fetchval(_ENSURE_PARTNER, name)
+    result: uuid.UUID = await conn.fetchval(_ENSURE_PARTNER, name)
+    return result
 
 
 _INSERT_KEY = """
@@ -70,7 +71,8 @@ async def insert_key(
     scopes: list[str],
     expires_at: dt.datetime | None,
 ) -> uuid.UUID:
-    return await conn.fetchval(_INSERT_KEY, partner_id, prefix, secret_hash, scopes, expires_at)
+    result: uuid.UUID = await conn.fetchval(_INSERT_KEY, partner_id, prefix, secret_hash, scopes, expires_at)
+    return result
 
 
 _LIST_KEYS = """
@@ -90,7 +92,8 @@ UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETUR
 
 
 async def revoke_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> dt.datetime | None:
-    return await conn.fetchval(_REVOKE_KEY, key_id)
+    result: dt.datetime | None = await conn.fetchval(_REVOKE_KEY, key_id)
+    return result
 
 
 _PARTNER_SITES = """

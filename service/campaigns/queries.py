@@ -111,7 +111,8 @@ PARTNER_BY_NAME = "SELECT id FROM partners WHERE name = $1"
 
 
 async def partner_id_by_name(conn: asyncpg.Connection, name: str) -> uuid.UUID | None:
-    return await conn.fetchval(PARTNER_BY_NAME, name)
+    result: uuid.UUID | None = await conn.fetchval(PARTNER_BY_NAME, name)
+    return result
 
 
 MEASURE_EXISTS = "SELECT EXISTS (SELECT 1 FROM measures WHERE code = $1)"
@@ -125,7 +126,8 @@ MEASURE_UNIT = "SELECT unit FROM measures WHERE code = $1"
 
 
 async def measure_unit(conn: asyncpg.Connection, code: str) -> str | None:
-    return await conn.fetchval(MEASURE_UNIT, code)
+    result: str | None = await conn.fetchval(MEASURE_UNIT, code)
+    return result
 
 
 EXISTING_INNOVATIONS = "SELECT id FROM innovations WHERE id = ANY($1::uuid[])"
@@ -265,7 +267,8 @@ LIMIT 1
 
 
 async def covering_commitment(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> str | None:
-    return await conn.fetchval(COVERING_COMMITMENT, campaign_id, site_code)
+    result: str | None = await conn.fetchval(COVERING_COMMITMENT, campaign_id, site_code)
+    return result
 
 
 # Where an adoption or an adaptation was made, and whether that is at (or under) a site.
@@ -372,7 +375,7 @@ async def upsert_commitment(
     conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str, values: dict[str, Any], expected: list[int] | None
 ) -> bool | None:
     """True when created, False when updated, None when ``expected`` did not match."""
-    return await conn.fetchval(
+    result: bool | None = await conn.fetchval(
         UPSERT_COMMITMENT,
         campaign_id,
         site_code,
@@ -383,6 +386,7 @@ async def upsert_commitment(
         values["partner_id"],
         expected,
     )
+    return result
 
 
 # --- impediments -----------------------------------------------------------------------------
@@ -445,7 +449,7 @@ RETURNING id
 
 
 async def insert_impediment(conn: asyncpg.Connection, values: dict[str, Any]) -> uuid.UUID:
-    return await conn.fetchval(
+    result: uuid.UUID = await conn.fetchval(
         INSERT_IMPEDIMENT,
         values["campaign_id"],
         values["site_code"],
@@ -454,6 +458,7 @@ async def insert_impediment(conn: asyncpg.Connection, values: dict[str, Any]) ->
         values["raised_on"],
         values["partner_id"],
     )
+    return result
 
 
 IMPEDIMENT_META = """
@@ -550,7 +555,7 @@ RETURNING id
 
 
 async def insert_breakthrough(conn: asyncpg.Connection, values: dict[str, Any]) -> uuid.UUID:
-    return await conn.fetchval(
+    result: uuid.UUID = await conn.fetchval(
         INSERT_BREAKTHROUGH,
         values["campaign_id"],
         values["site_code"],
@@ -561,6 +566,7 @@ async def insert_breakthrough(conn: asyncpg.Connection, values: dict[str, Any]) 
         values["celebrated_on"],
         values["partner_id"],
     )
+    return result
 
 
 # --- progress --------------------------------------------------------------------------------

@@ -135,7 +135,10 @@ async def insert_origin_adoption(
     started_on: dt.date,
     partner_id: uuid.UUID | None,
 ) -> uuid.UUID:
-    return await conn.fetchval(INSERT_ORIGIN_ADOPTION, innovation_id, site_code, stage, started_on, partner_id)
+    result: uuid.UUID = await conn.fetchval(
+        INSERT_ORIGIN_ADOPTION, innovation_id, site_code, stage, started_on, partner_id
+    )
+    return result
 
 
 _UPDATABLE = (
@@ -254,4 +257,5 @@ ADOPTION_OF = "SELECT innovation_id FROM adoptions WHERE id = $1"
 
 
 async def adoption_innovation(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> uuid.UUID | None:
-    return await conn.fetchval(ADOPTION_OF, adoption_id)
+    result: uuid.UUID | None = await conn.fetchval(ADOPTION_OF, adoption_id)
+    return result

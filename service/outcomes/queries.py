@@ -396,7 +396,8 @@ ORDER BY am.created_at DESC, am.id DESC LIMIT 1
 
 
 async def latest_aim_target(conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str) -> float | None:
-    return await conn.fetchval(LATEST_AIM_TARGET, adoption_id, measure)
+    result: float | None = await conn.fetchval(LATEST_AIM_TARGET, adoption_id, measure)
+    return result
 
 
 # --- insight ---------------------------------------------------------------------------------

@@ -181,4 +181,5 @@ NEXT_OTHER_CODE = "SELECT spread_next_site_code()"
 
 
 async def new_other_code(conn: asyncpg.Connection) -> str:
-    return await conn.fetchval(NEXT_OTHER_CODE)
+    result: str = await conn.fetchval(NEXT_OTHER_CODE)
+    return result

@@ -107,7 +107,8 @@ def _check_schema(dsn: str, *, migrate_embedded: bool) -> None:
     async def has_tables() -> bool:
         conn = await asyncpg.connect(dsn)
         try:
-            return await conn.fetchval("SELECT to_regclass('webhook_deliveries') IS NOT NULL")
+            result: bool = await conn.fetchval("SELECT to_regclass('webhook_deliveries') IS NOT NULL")
+            return result
         finally:
             await conn.close()
 

@@ -63,7 +63,7 @@ import msgspec
 from service import __version__
 from service.changes.schemas import ChangeActor
 from service.config import Settings
-from service.db import init_connection, server_settings
+from service.db import init_connection, pooled, server_settings
 from service.webhooks import queries, targets
 from service.webhooks.crypto import SecretBox, SecretKeyError
 from service.webhooks.schemas import ClaimedDelivery, EventData, WebhookEvent
@@ -198,7 +198,8 @@ class Worker:
 
     async def fan_out(self) -> int:
         """Queue deliveries for every change finished since the last fan-out; how many."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             queued, webhooks = await queries.fan_out(conn)
         if queued:
             self.stats.queued += queued
@@ -208,19 +209,22 @@ class Worker:
 
     async def deliver_next(self) -> bool:
         """Lease, send and record one due delivery; False when none is due."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             job = await queries.claim_delivery(conn, self.config.timeout + self.config.lease_margin)
         if job is None:
             return False
         if job.at is None:
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire() as proxy:
+                conn = pooled(proxy)
                 await queries.mark_dead(conn, job, "change_missing")
             self.stats.dead += 1
             log.warning("dead", extra=self._fields(job, error="change_missing"))
             return True
         # No connection is held and no transaction is open from here until the outcome.
         status_code, error, retry_after = await self._post(job)
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             if error is None:
                 recorded = await queries.mark_delivered(conn, job, status_code or 0)
                 outcome = None
