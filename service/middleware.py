@@ -27,6 +27,7 @@ import uuid
 from typing import Any, NoReturn
 
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import logs, metrics
@@ -55,7 +56,7 @@ class RequestPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         incoming = b""
@@ -66,7 +67,7 @@ class RequestPath:
         request_id = incoming.decode("latin-1") if incoming else ""
         if not _REQUEST_ID_OK.match(request_id):
             request_id = f"{_ID_PREFIX}{next(_id_counter):016x}"
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -80,7 +81,7 @@ class RequestPath:
                 decision = state.get("rate_limit")
                 if decision is not None:
                     headers.extend(decision.headers())
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
                 await send(message)
                 if "conn_lease" in state:  # the handler is done with it
                     await release_lease(state)
@@ -142,7 +143,7 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
         if settings.rate_limit_failures_per_minute:
             limiter.count(_client(scope))
         raise
-    request_state = scope["state"]  # type: ignore[typeddict-item]
+    request_state = scope["state"]
     request_state["key_id"] = principal.key_id
     scope["user"] = principal
     scope["auth"] = principal.key_id
@@ -158,7 +159,7 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
             if writes.remaining < decision.remaining:
                 decision = writes
         request_state["rate_limit"] = decision
-    handler = scope["route_handler"]  # type: ignore[typeddict-item]
+    handler = scope["route_handler"]
     _require_scope(handler.opt, method, principal)
     if method in _BODY_METHODS:
         _require_content_type(scope, handler.opt)
@@ -175,7 +176,7 @@ async def _principal(scope: Scope, state: Any, settings: Any, limiter: Any) -> P
         raise UnauthorizedError("That is not a Spread API key (they start with 'spr_').")
     secret_hash = hash_secret(token)
     cache = state.key_cache
-    principal = cache.get(secret_hash)
+    principal: Principal | None = cache.get(secret_hash)
     if principal is not None:
         if principal.expires_at is not None and principal.expires_at <= dt.datetime.now(dt.UTC):
             raise UnauthorizedError(f"This API key expired on {principal.expires_at:%Y-%m-%d}. Ask for a new one.")
