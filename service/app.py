@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ControllerRouterHandler
 
 from service import __version__
 from service.adaptations import routes as adaptation_routes
@@ -81,7 +82,7 @@ TAGS = [
 ]
 
 
-def v1_route_handlers() -> list:
+def v1_route_handlers() -> list[ControllerRouterHandler]:
     """Every ``/v1`` handler, gathered from the resource packages."""
     handlers = [
         *auth_routes.route_handlers,

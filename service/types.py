@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
-from litestar.params import Body, HeaderParameter, QueryParameter
+from litestar.params import Body, BodyKwarg, HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from service.errors import InvalidInputError
@@ -159,9 +159,10 @@ def if_match_allows(versions: list[int] | None, current_version: int) -> bool:
 # --- request bodies with examples -----------------------------------------------------------
 
 
-def json_body(*examples: Example) -> Body:
+def json_body(*examples: Example) -> BodyKwarg:
     """``Annotated[T, json_body(Example(...), ...)]``: a JSON request body with OpenAPI examples."""
-    return Body(media_type=RequestEncodingType.JSON, examples=list(examples) or None)
+    body: BodyKwarg = Body(media_type=RequestEncodingType.JSON, examples=list(examples) or None)
+    return body
 
 
 # --- shared request parameters --------------------------------------------------------------

@@ -207,7 +207,7 @@ async def adaptation_history(
 ) -> Response[ChangePage]:
     """Every change to this adaptation, oldest first (kept after a delete)."""
     response = await history_page(request, conn, "adaptation", str(id), limit, cursor)
-    if not response.content.items and not await queries.exists(conn, id):  # type: ignore[union-attr]
+    if not response.content.items and not await queries.exists(conn, id):
         raise NotFoundError(f"no adaptation has id {id}")
     return response
 

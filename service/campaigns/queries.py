@@ -159,7 +159,7 @@ ON CONFLICT DO NOTHING
 
 
 async def insert_campaign(conn: asyncpg.Connection, values: dict[str, Any]) -> uuid.UUID:
-    campaign_id = await conn.fetchval(
+    campaign_id: uuid.UUID = await conn.fetchval(
         INSERT_CAMPAIGN,
         values["name"],
         values["description"],
@@ -719,6 +719,7 @@ async def progress(
     site_filter: str | None,
 ) -> Progress:
     row = await conn.fetchrow(PROGRESS, campaign_id, as_of, period, site_filter)
+    assert row is not None  # an aggregate: always one row
     return msgspec.convert(
         {
             "campaignId": str(campaign_id),

@@ -117,6 +117,7 @@ async def insert_innovation(conn: asyncpg.Connection, v: dict[str, Any]) -> tupl
         v["created_by_partner_id"],
         v.get("is_demo", False),
     )
+    assert row is not None  # INSERT ... RETURNING gives its row
     return msgspec.convert(row, Innovation), row["version"]
 
 

@@ -45,7 +45,8 @@ from service.errors import (
     PreconditionFailedError,
 )
 from service.outcomes import queries
-from service.outcomes.queries import AimRow, MeasureRow, SeriesRow
+from service.outcomes.insight_queries import SeriesRow
+from service.outcomes.queries import AdoptionFacts, AimRow, MeasureRow
 from service.outcomes.schemas import (
     AdoptionAim,
     AdoptionAimCreate,
@@ -65,7 +66,7 @@ ABS_TOL = 5e-4
 RULE_ORDER = ("outside_limits", "trend", "two_of_three", "run")
 
 
-async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts:
     found = await queries.adoption_context(conn, adoption_id)
     if found is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
@@ -243,7 +244,7 @@ async def write_observations(
     try:
         async with write_transaction(conn, actor):
             adoption = await _adoption(conn, adoption_id)
-            await require_site_writer(conn, principal, adoption["site_code"])
+            await require_site_writer(conn, principal, adoption.site_code)
             measures = await queries.measures_meta(conn, sorted({o.measure_code for o in items}))
             _raise_if(check_observations(items, measures, dt.date.today()))
             written = await queries.upsert_observations(conn, adoption_id, items, principal.partner_id)
@@ -337,9 +338,9 @@ async def create_aim(
     try:
         async with write_transaction(conn, actor):
             adoption = await _adoption(conn, adoption_id)
-            await require_site_writer(conn, principal, adoption["site_code"])
+            await require_site_writer(conn, principal, adoption.site_code)
             measure = await queries.get_measure(conn, data.measure_code)
-            _raise_if(_aim_errors(data, measure is not None, adoption["started_on"]))
+            _raise_if(_aim_errors(data, measure is not None, adoption.started_on))
             inserted = await queries.insert_aim(conn, adoption_id, values, principal.partner_id)
     except asyncpg.ForeignKeyViolationError as exc:
         raise InvalidInputError(f"no measure has code '{data.measure_code}'", field="measureCode") from exc
@@ -382,11 +383,11 @@ async def adoption_spc(
         target = await queries.latest_aim_target(conn, adoption_id, code)
     rebase: list[int | dt.date] | None = None
     if rebase_at_adoption:
-        k = split_index(periods, adoption["started_on"])
+        k = split_index(periods, adoption.started_on)
         if 0 < k < len(values):
             if k < 2 or len(values) - k < 2:
                 raise InvalidInputError(
-                    f"rebasing at the adoption's start ({adoption['started_on']}) leaves {min(k, len(values) - k)} "
+                    f"rebasing at the adoption's start ({adoption.started_on}) leaves {min(k, len(values) - k)} "
                     "point on one side; each phase needs at least 2",
                     field="rebaseAtAdoption",
                 )
@@ -401,13 +402,13 @@ async def adoption_spc(
     )
     chart = AdoptionSpc(
         adoption_id=adoption_id,
-        site_code=adoption["site_code"],
+        site_code=adoption.site_code,
         measure_code=code,
         measure_name=measure.measure.name,
         unit=measure.measure.unit,
         improvement_direction=measure.measure.improvement_direction,
         period=used,  # type: ignore[arg-type]
-        started_on=adoption["started_on"],
+        started_on=adoption.started_on,
         rebase_at_adoption=rebase_at_adoption,
         target=target,
         points=result.points,
@@ -415,7 +416,7 @@ async def adoption_spc(
         variation=result.variation,
         assurance=result.assurance,
     )
-    return chart, adoption["site_name"], measure.measure.name
+    return chart, adoption.site_name, measure.measure.name
 
 
 def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary | None:
@@ -432,7 +433,7 @@ def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary
         result = calculate_spc(
             values,
             periods=periods,
-            improvement_direction=row.improvement_direction,  # type: ignore[arg-type]
+            improvement_direction=row.improvement_direction,
             screen_outliers=screen_outliers,
         )
     except InvalidInputError:
@@ -449,7 +450,7 @@ def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary
     assessed = len(before) >= 2 and len(after) >= 2 and sign != 0
     return SpcSummary(
         measure_code=row.measure_code,
-        period=row.period,  # type: ignore[arg-type]
+        period=row.period,
         points=len(values),
         first_period=periods[0],
         last_period=periods[-1],
@@ -460,7 +461,7 @@ def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary
         shift=shift,
         improvement=improvement,
         improvement_points_after=len(flagged),
-        rules=rules,  # type: ignore[arg-type]
+        rules=rules,
         improving=assessed and bool(flagged) and improvement is not None and improvement > 0,
         variation=result.variation,
         last_point_type=result.points[-1].point_type,

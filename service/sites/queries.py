@@ -130,6 +130,7 @@ async def insert_site(conn: asyncpg.Connection, values: dict[str, object]) -> tu
         values["status"],
         values["successor_code"],
     )
+    assert row is not None  # INSERT ... RETURNING gives its row
     return msgspec.convert(row, Site), row["version"]
 
 

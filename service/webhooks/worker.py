@@ -112,7 +112,7 @@ class WorkerConfig:
 
 def backoff(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
     """Seconds to wait after the ``attempts``-th failure: exponential, capped, with jitter."""
-    ceiling = min(config.max_delay, config.base_delay * 2 ** min(attempts - 1, 40))
+    ceiling: float = min(config.max_delay, config.base_delay * 2 ** min(attempts - 1, 40))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
