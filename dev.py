@@ -4,7 +4,7 @@
     python3 dev.py serve --demo     # the API with an embedded PostgreSQL and demo data
     python3 dev.py test             # the whole test suite (pytest arguments pass through)
     python3 dev.py spread ARGS      # any `spread` command (keys, migrate, openapi, ...)
-    python3 dev.py check            # ruff's linter and formatter, as CI runs them
+    python3 dev.py check            # ruff's linter and formatter, then mypy (strict on service/), as CI runs them
     python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
     python3 dev.py bench [ARGS]     # bench/compare.py: Spread against two peer apps (adds the bench extra)
 
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     if command == "spread":
         return run("spread", *rest)
     if command == "check":
-        for step in (("ruff", "check", "."), ("ruff", "format", "--check", ".")):
+        for step in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
             code = run(*step)
             if code:
                 return code
