@@ -88,9 +88,22 @@ FOR UPDATE
 """
 
 
-async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
+class AdoptionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What an adoption's write rules need (fetched FOR UPDATE)."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+    stage: str
+    started_on: dt.date
+    version: int
+    is_origin: bool
+    partner_id: uuid.UUID | None
+
+
+async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts | None:
     row = await conn.fetchrow(ADOPTION_META, adoption_id)
-    return dict(row) if row else None
+    return None if row is None else msgspec.convert(row, AdoptionFacts)
 
 
 SOURCES_META = """
@@ -100,11 +113,20 @@ FROM adoptions a WHERE a.id = ANY($1::uuid[])
 """
 
 
+class SourceFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """A proposed source adoption: when it started, and whether it is of the learner's family."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    started_on: dt.date
+    in_family: bool
+
+
 async def sources_meta(
     conn: asyncpg.Connection, source_ids: list[uuid.UUID], innovation_id: uuid.UUID
-) -> dict[uuid.UUID, dict[str, Any]]:
+) -> dict[uuid.UUID, SourceFacts]:
     rows = await conn.fetch(SOURCES_META, source_ids, innovation_id)
-    return {r["id"]: dict(r) for r in rows}
+    return {r["id"]: msgspec.convert(r, SourceFacts) for r in rows}
 
 
 OPEN_ADOPTION_AT = """

@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from service.adoptions import queries
+from service.adoptions.queries import AdoptionFacts
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
@@ -78,18 +79,18 @@ async def check_sources(
         if found is None:
             errors.append(FieldError(field=f"{at}.adoptionId", detail=f"no adoption has id {s.adoption_id}"))
             continue
-        if not found["in_family"]:
+        if not found.in_family:
             errors.append(
                 FieldError(
                     field=f"{at}.adoptionId",
                     detail="the source is an adoption of another innovation (not this one or one it derives from)",
                 )
             )
-        if found["started_on"] > learner_started_on:
+        if found.started_on > learner_started_on:
             errors.append(
                 FieldError(
                     field=f"{at}.adoptionId",
-                    detail=f"the source started on {found['started_on']}, after this adoption ({learner_started_on})",
+                    detail=f"the source started on {found.started_on}, after this adoption ({learner_started_on})",
                 )
             )
         if s.on is not None and s.on > today:
@@ -150,18 +151,18 @@ async def create_adoption(
     return found
 
 
-async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> AdoptionFacts:
     """Inside the write transaction: lock the adoption and its site, and check the caller covers it."""
     meta = await queries.adoption_meta(conn, adoption_id)
     if meta is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    await require_site_writer(conn, principal, meta["site_code"])
+    await require_site_writer(conn, principal, meta.site_code)
     return meta
 
 
-def _update_rules(meta: dict[str, Any], changes: dict[str, Any]) -> None:
-    stage = changes.get("stage", meta["stage"])
-    if stage == "discontinued" and meta["stage"] != "discontinued" and not changes.get("discontinued_reason"):
+def _update_rules(meta: AdoptionFacts, changes: dict[str, Any]) -> None:
+    stage = changes.get("stage", meta.stage)
+    if stage == "discontinued" and meta.stage != "discontinued" and not changes.get("discontinued_reason"):
         raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
     if stage != "discontinued" and "stage" in changes:
         changes.setdefault("discontinued_reason", None)
@@ -182,14 +183,14 @@ async def update_adoption(
     try:
         async with write_transaction(conn, actor):
             meta = await _writable(conn, principal, adoption_id)
-            check_external_id_writer(principal, meta["partner_id"], changes)
+            check_external_id_writer(principal, meta.partner_id, changes)
             _update_rules(meta, changes)
             ok = await queries.update_adoption(conn, adoption_id, changes, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="startedOn") from exc
     if not ok:
         raise PreconditionFailedError(
-            f'the adoption has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
+            f'the adoption has changed since you read it (ETag "{meta.version}"); GET it again and retry'
         )
     found = await queries.get_adoption(conn, adoption_id)
     assert found is not None
@@ -203,7 +204,7 @@ async def add_source(
         async with write_transaction(conn, actor):
             meta = await _writable(conn, principal, adoption_id)
             errors = await check_sources(
-                conn, meta["innovation_id"], adoption_id, meta["started_on"], [data], prefix="source"
+                conn, meta.innovation_id, adoption_id, meta.started_on, [data], prefix="source"
             )
             _raise_if([FieldError(field=e.field.replace("source[0].", ""), detail=e.detail) for e in errors])
             await queries.insert_sources(conn, adoption_id, [(data.adoption_id, data.channel, data.on)])

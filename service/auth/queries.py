@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -82,8 +81,20 @@ ORDER BY k.created_at, k.id
 """
 
 
-async def list_keys(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_LIST_KEYS)]
+class KeyListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as `spread keys list` shows it (never its secret)."""
+
+    id: uuid.UUID
+    partner: str
+    prefix: str
+    scopes: list[str]
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+async def list_keys(conn: asyncpg.Connection) -> list[KeyListing]:
+    return [msgspec.convert(r, KeyListing) for r in await conn.fetch(_LIST_KEYS)]
 
 
 _REVOKE_KEY = """
@@ -134,5 +145,15 @@ FROM partners p ORDER BY p.name
 """
 
 
-async def list_partners(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_LIST_PARTNERS)]
+class PartnerListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A partner, the sites it may write for, and how many live keys it has."""
+
+    id: uuid.UUID
+    name: str
+    created_at: dt.datetime
+    sites: list[str]
+    live_keys: int
+
+
+async def list_partners(conn: asyncpg.Connection) -> list[PartnerListing]:
+    return [msgspec.convert(r, PartnerListing) for r in await conn.fetch(_LIST_PARTNERS)]

@@ -206,20 +206,29 @@ FROM innovations i WHERE i.id = $1
 """
 
 
+class InnovationFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What an innovation's write rules need (fetched under its lock)."""
+
+    version: int
+    created_by_partner_id: uuid.UUID | None
+    used_component_keys: frozenset[str]
+    parent_derives_from_this: bool
+
+
 async def innovation_meta(
     conn: asyncpg.Connection, innovation_id: uuid.UUID, candidate_parent: uuid.UUID | None
-) -> dict[str, Any] | None:
+) -> InnovationFacts | None:
     """What the write rules need: version, creator, component keys in use, and whether the
     proposed parent derives (directly or not) from this innovation (a derivation cycle)."""
     row = await conn.fetchrow(INNOVATION_META, innovation_id, candidate_parent)
     if row is None:
         return None
-    return {
-        "version": row["version"],
-        "created_by_partner_id": row["created_by_partner_id"],
-        "used_component_keys": set(row["used_component_keys"]),
-        "parent_derives_from_this": bool(row["is_ancestor_of_candidate"]) if candidate_parent else False,
-    }
+    return InnovationFacts(
+        version=row["version"],
+        created_by_partner_id=row["created_by_partner_id"],
+        used_component_keys=frozenset(row["used_component_keys"]),
+        parent_derives_from_this=bool(row["is_ancestor_of_candidate"]) if candidate_parent else False,
+    )
 
 
 # Locks, taken at the start of a write transaction (the write shape: lock, fetch, check, write).

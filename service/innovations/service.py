@@ -22,6 +22,7 @@ from service.errors import (
     PreconditionFailedError,
 )
 from service.innovations import queries
+from service.innovations.queries import InnovationFacts
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationUpdate
 from service.types import if_match_versions
 
@@ -114,11 +115,11 @@ async def create_innovation(
 
 async def _writable(
     conn: asyncpg.Connection, principal: Principal, innovation_id: uuid.UUID, candidate_parent: uuid.UUID | None = None
-) -> dict[str, Any]:
+) -> InnovationFacts:
     meta = await queries.innovation_meta(conn, innovation_id, candidate_parent)
     if meta is None:
         raise NotFoundError(f"no innovation has id {innovation_id}")
-    if not principal.is_admin and meta["created_by_partner_id"] != principal.partner_id:
+    if not principal.is_admin and meta.created_by_partner_id != principal.partner_id:
         raise ForbiddenError("only the partner that registered this innovation, or an admin, may change it")
     return meta
 
@@ -146,20 +147,20 @@ async def update_innovation(
         raise map_db_error(exc) from exc
     if updated is None:
         raise PreconditionFailedError(
-            f'the innovation has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
+            f'the innovation has changed since you read it (ETag "{meta.version}"); GET it again and retry'
         )
     return updated
 
 
 async def _check_update(
-    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], meta: dict[str, Any]
+    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], meta: InnovationFacts
 ) -> None:
     """The rules a PATCH must pass, over facts fetched under the innovation's lock."""
     new_parent = changes.get("derived_from_id")
     if "core_components" in changes:
         _check_components(changes["core_components"])
         kept = {c.key for c in changes["core_components"]}
-        dropped = sorted(meta["used_component_keys"] - kept)
+        dropped = sorted(meta.used_component_keys - kept)
         if dropped:
             raise ConflictError(
                 f"core components {', '.join(dropped)} are named by adaptations and cannot be removed",
@@ -171,7 +172,7 @@ async def _check_update(
             changes[key] = msgspec.to_builtins(changes[key])
     if "originated_on" in changes and changes["originated_on"] > dt.date.today():
         raise InvalidInputError("originatedOn cannot be in the future", field="originatedOn")
-    if new_parent is not None and (new_parent == innovation_id or meta["parent_derives_from_this"]):
+    if new_parent is not None and (new_parent == innovation_id or meta.parent_derives_from_this):
         raise ConflictError("that derivation would make the family tree a cycle")
     if "derived_from_id" in changes or "derived_from_adoption_id" in changes:
         await _check_derivation(
