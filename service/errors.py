@@ -89,12 +89,14 @@ class ConflictError(ProblemError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
-class GoneError(ProblemError):
-    status, title, slug = 410, "Gone", "gone"
-
-
 class PreconditionFailedError(ProblemError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+def stale(what: str, version: int | None = None) -> PreconditionFailedError:
+    """412 for a write whose If-Match no longer matches: the one wording, with the current ETag when known."""
+    seen = f' (ETag "{version}")' if version is not None else ""
+    return PreconditionFailedError(f"{what} has changed since you read it{seen}; GET it again and retry")
 
 
 class PayloadTooLargeError(ProblemError):

@@ -36,8 +36,13 @@ def record(request: Request[Any, Any, Any], body: T, version: int) -> Response[T
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         if tag in tags or "*" in tags:
-            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]
+            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]  # a 304 has no body
     return Response(content=body, headers={"ETag": tag})
+
+
+def tagged(body: T, version: int) -> Response[T]:
+    """A record just written, with its new ETag (a write answers 200 with no If-None-Match check)."""
+    return Response(content=body, headers={"ETag": etag(version)})
 
 
 def created(body: T, location: str, version: int | None = None) -> Response[T]:

@@ -55,7 +55,6 @@ Slug = Annotated[
     str,
     Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["virtual-wards-for-frailty"]),
 ]
-ShortText = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE)]
 Title = Annotated[str, Meta(min_length=1, max_length=300, pattern=LINE, examples=["Virtual wards for frailty"])]
 LongText = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
 Tag = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_\- ]*$")]
@@ -66,10 +65,6 @@ Url = Annotated[
 ]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
-Limit = Annotated[int, Meta(ge=1, le=500, description="Page size (default 50, at most 500).")]
-Cursor = Annotated[
-    str, Meta(min_length=1, max_length=500, pattern=CURSOR, description="Opaque cursor from `nextCursor`.")
-]
 # Query parameters carry their constraints in QueryParameter: Litestar validates and documents
 # those, not a msgspec Meta nested inside.
 LimitQuery = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50, at most 500).")]
@@ -77,15 +72,11 @@ CursorQuery = Annotated[
     str | None,
     QueryParameter(min_length=1, max_length=500, pattern=CURSOR, description="Opaque cursor from `nextCursor`."),
 ]
-Date = dt.date
-Id = uuid.UUID
 
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
 
 DEFAULT_LIMIT = 50
-MAX_VERSION = 2**31 - 1  # record versions are PostgreSQL integers
-MAX_LIMIT = 500
 
 
 # --- cursors --------------------------------------------------------------------------------

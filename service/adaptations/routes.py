@@ -12,14 +12,14 @@ from litestar.params import PathParameter, QueryParameter
 
 from service.adaptations import queries, service
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationPage, AdaptationUpdate
-from service.adoptions.queries import exists as adoption_exists
+from service.adoptions.service import require_adoption
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import NotFoundError, responses
-from service.http import created, paged, record
-from service.innovations.queries import exists as innovation_exists
+from service.http import created, paged, record, tagged
+from service.innovations.service import require_innovation
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -96,8 +96,8 @@ async def list_adoption_adaptations(
 ) -> Response[AdaptationPage]:
     """What this site changed, oldest first."""
     items = await queries.list_for_adoption(conn, id, decode_time_cursor(cursor), limit)
-    if not items and not await adoption_exists(conn, id):
-        raise NotFoundError(f"no adoption has id {id}")
+    if not items:
+        await require_adoption(conn, id)
     return _page(request, items, limit)
 
 
@@ -129,8 +129,8 @@ async def list_innovation_adaptations(
         "region": region.upper() if region else None,
     }
     items = await queries.list_for_innovation(conn, id, filters, decode_time_cursor(cursor), limit)
-    if not items and not await innovation_exists(conn, id):
-        raise NotFoundError(f"no innovation has id {id}")
+    if not items:
+        await require_innovation(conn, id)
     return _page(request, items, limit)
 
 
@@ -170,7 +170,7 @@ async def update_adaptation(
 ) -> Response[Adaptation]:
     """Partial update; honours If-Match."""
     adaptation, version = await service.update_adaptation(conn, actor, principal, id, data, if_match)
-    return Response(content=adaptation, headers={"ETag": f'"{version}"'})
+    return tagged(adaptation, version)
 
 
 @delete(

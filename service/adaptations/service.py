@@ -14,7 +14,7 @@ from service.adaptations.schemas import Adaptation, AdaptationCreate, Adaptation
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
 from service.db import Actor, write_transaction
-from service.errors import InvalidInputError, NotFoundError, PreconditionFailedError
+from service.errors import InvalidInputError, NotFoundError, stale
 from service.types import if_match_versions
 
 
@@ -77,9 +77,7 @@ async def update_adaptation(
             check_component_keys(changes["core_component_keys"], ctx.component_keys)
         ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)
     if not ok:
-        raise PreconditionFailedError(
-            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
-        )
+        raise stale("the adaptation", version)
     found = await queries.get_adaptation(conn, adaptation_id)
     assert found is not None
     return found
@@ -94,6 +92,4 @@ async def delete_adaptation(
         _, version, _ = await _existing(conn, principal, adaptation_id)
         ok = await queries.delete_adaptation(conn, adaptation_id, expected)
     if not ok:
-        raise PreconditionFailedError(
-            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
-        )
+        raise stale("the adaptation", version)

@@ -14,12 +14,12 @@ from litestar.params import PathParameter, QueryParameter
 from service.adoptions import queries, service
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionPage, AdoptionUpdate, SourceIn
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
-from service.innovations.queries import exists as innovation_exists
+from service.http import created, paged, record, tagged
+from service.innovations.service import require_innovation
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -86,8 +86,8 @@ async def list_adoptions(
         "since": since,
     }
     items = await queries.list_adoptions(conn, id, filters, after, limit)
-    if not items and not await innovation_exists(conn, id):
-        raise NotFoundError(f"no innovation has id {id}")
+    if not items:
+        await require_innovation(conn, id)
     next_cursor = None
     if len(items) == limit:
         next_cursor = encode_cursor([items[-1].started_on.isoformat(), str(items[-1].id)])
@@ -147,7 +147,7 @@ async def update_adoption(
 ) -> Response[Adoption]:
     """Partial update; a stage change is appended to the stage history. Never deletes."""
     adoption, version = await service.update_adoption(conn, actor, principal, id, data, if_match)
-    return Response(content=adoption, headers={"ETag": f'"{version}"'})
+    return tagged(adoption, version)
 
 
 @post(

@@ -22,7 +22,7 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.innovations.queries import exists as innovation_exists
 from service.types import if_match_versions
@@ -189,9 +189,7 @@ async def update_adoption(
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="startedOn") from exc
     if not ok:
-        raise PreconditionFailedError(
-            f'the adoption has changed since you read it (ETag "{meta.version}"); GET it again and retry'
-        )
+        raise stale("the adoption", meta.version)
     found = await queries.get_adoption(conn, adoption_id)
     assert found is not None
     return found
@@ -223,3 +221,9 @@ async def remove_source(
         removed = await queries.delete_source(conn, adoption_id, source_id)
     if not removed:
         raise NotFoundError(f"adoption {adoption_id} does not learn from {source_id}")
+
+
+async def require_adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> None:
+    """404 unless the adoption exists (for listings under it that came back empty)."""
+    if not await queries.exists(conn, adoption_id):
+        raise NotFoundError(f"no adoption has id {adoption_id}")

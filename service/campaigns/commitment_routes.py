@@ -32,7 +32,7 @@ from service.campaigns.schemas import (
 )
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import created, paged, record, tagged
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -242,7 +242,7 @@ async def update_impediment(
 ) -> Response[Impediment]:
     """Partial update by the site's partner, the lead partner or an admin; honours If-Match."""
     impediment, version = await service.update_impediment(conn, actor, principal, id, data, if_match)
-    return Response(content=impediment, headers={"ETag": etag(version)})
+    return tagged(impediment, version)
 
 
 # --- breakthroughs ---------------------------------------------------------------------------

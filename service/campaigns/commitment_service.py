@@ -27,7 +27,7 @@ from service.campaigns.schemas import (
 )
 from service.campaigns.service import load_campaign, map_db_error
 from service.db import Actor, write_transaction
-from service.errors import FieldError, InvalidInputError, NotFoundError, PreconditionFailedError
+from service.errors import FieldError, InvalidInputError, NotFoundError, PreconditionFailedError, stale
 from service.types import if_match_allows, if_match_versions
 
 
@@ -52,9 +52,7 @@ async def put_commitment(
             if if_match is not None and current is None:
                 raise PreconditionFailedError(f"{site_code} has no commitment to this campaign yet; leave If-Match out")
             if current is not None and not if_match_allows(expected, current[1]):
-                raise PreconditionFailedError(
-                    f'the commitment has changed since you read it (ETag "{current[1]}"); GET it again and retry'
-                )
+                raise stale("the commitment", current[1])
             agreed_on = data.agreed_on or (current[0].agreed_on if current else dt.date.today())
             errors: list[FieldError] = []
             starts_on, ends_on = meta.starts_on, meta.ends_on
@@ -97,7 +95,7 @@ async def put_commitment(
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
     if inserted is None:  # pragma: no cover - the row is locked, so the version cannot move under us
-        raise PreconditionFailedError("the commitment has changed since you read it; GET it again and retry")
+        raise stale("the commitment")
     found = await queries.get_commitment(conn, campaign_id, site_code)
     assert found is not None
     return found[0], found[1], bool(inserted)
@@ -163,15 +161,13 @@ async def update_impediment(
             await require_site_writer(conn, principal, current.site_code, lead_partner_id=meta.lead_partner_id)
             require_open(meta)
             if not if_match_allows(expected, current.version):
-                raise PreconditionFailedError(
-                    f'the impediment has changed since you read it (ETag "{current.version}"); GET it again and retry'
-                )
+                raise stale("the impediment", current.version)
             raise_if(impediment_dates(current, changes))
             ok = await queries.update_impediment(conn, impediment_id, changes, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
     if not ok:
-        raise PreconditionFailedError("the impediment has changed since you read it; GET it again and retry")
+        raise stale("the impediment")
     found = await queries.get_impediment(conn, impediment_id)
     assert found is not None
     return found

@@ -27,11 +27,11 @@ from service.campaigns.schemas import (
     SeriesPeriod,
 )
 from service.campaigns.svg import render_progress_svg
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created, paged, record
+from service.http import also_answers, created, paged, record, tagged
 from service.types import (
     CODE_QUERY,
     DEFAULT_LIMIT,
@@ -40,7 +40,6 @@ from service.types import (
     LimitQuery,
     decode_time_cursor,
     encode_cursor,
-    etag,
     json_body,
 )
 
@@ -154,7 +153,7 @@ async def update_campaign(
 ) -> Response[Campaign]:
     """Partial update by the lead partner or an admin (only an admin changes the lead); honours If-Match. Closed: 409."""
     campaign, version = await service.update_campaign(conn, actor, principal, id, data, if_match)
-    return Response(content=campaign, headers={"ETag": etag(version)})
+    return tagged(campaign, version)
 
 
 @get(

@@ -53,7 +53,7 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.types import if_match_allows, if_match_versions
 
@@ -243,9 +243,7 @@ async def update_campaign(
                 if not (reopening and principal.is_admin):
                     require_open(meta)
             if not if_match_allows(expected, meta.version):
-                raise PreconditionFailedError(
-                    f'the campaign has changed since you read it (ETag "{meta.version}"); GET it again and retry'
-                )
+                raise stale("the campaign", meta.version)
             if "lead_partner" in changes:
                 changes["lead_partner_id"] = await _lead_partner(conn, principal, changes.pop("lead_partner"))
                 check_lead_change(principal, meta.lead_partner_id, changes["lead_partner_id"])
@@ -267,7 +265,7 @@ async def update_campaign(
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
     if not ok:  # pragma: no cover - the row is locked, so the version cannot move under us
-        raise PreconditionFailedError("the campaign has changed since you read it; GET it again and retry")
+        raise stale("the campaign")
     found = await queries.get_campaign(conn, campaign_id)
     assert found is not None
     return found

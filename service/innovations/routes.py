@@ -12,11 +12,11 @@ from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import created, paged, record, tagged
 from service.innovations import queries, service
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationPage, InnovationUpdate
 from service.types import (
@@ -163,7 +163,7 @@ async def update_innovation(
 ) -> Response[Innovation]:
     """Partial update by the registering partner or an admin; honours If-Match."""
     innovation, version = await service.update_innovation(conn, actor, principal, id, data, if_match)
-    return Response(content=innovation, headers={"ETag": f'"{version}"'})
+    return tagged(innovation, version)
 
 
 @delete(
@@ -183,7 +183,7 @@ async def retire_innovation(
 ) -> Response[Innovation]:
     """Retire (status `retired`); nothing is erased, and its adoptions stay as evidence."""
     innovation, version = await service.retire_innovation(conn, actor, principal, id, if_match)
-    return Response(content=innovation, headers={"ETag": f'"{version}"'})
+    return tagged(innovation, version)
 
 
 @get(

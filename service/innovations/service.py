@@ -19,7 +19,7 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.innovations import queries
 from service.innovations.queries import InnovationFacts
@@ -146,9 +146,7 @@ async def update_innovation(
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(
-            f'the innovation has changed since you read it (ETag "{meta.version}"); GET it again and retry'
-        )
+        raise stale("the innovation", meta.version)
     return updated
 
 
@@ -185,3 +183,9 @@ async def retire_innovation(
 ) -> tuple[Innovation, int]:
     """DELETE retires: status becomes ``retired``; nothing is erased."""
     return await update_innovation(conn, actor, principal, innovation_id, InnovationUpdate(status="retired"), if_match)
+
+
+async def require_innovation(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> None:
+    """404 unless the innovation exists (for listings under it that came back empty)."""
+    if not await queries.exists(conn, innovation_id):
+        raise NotFoundError(f"no innovation has id {innovation_id}")

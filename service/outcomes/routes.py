@@ -22,11 +22,11 @@ from litestar.params import Body, PathParameter, QueryParameter
 from service.analysis.schemas import VALUE_BOUND
 from service.analysis.svg import render_spc_svg
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created, paged, record
+from service.http import also_answers, created, paged, record, tagged
 from service.outcomes import insight, queries, service
 from service.outcomes.schemas import (
     MAX_OBSERVATIONS,
@@ -173,7 +173,7 @@ async def update_measure(
 ) -> Response[Measure]:
     """Partial update by the defining partner or an admin; honours If-Match. Once observed, unit and direction are fixed (409)."""
     found = await service.update_measure(conn, actor, principal, code.upper(), data, if_match)
-    return Response(content=found.measure, headers={"ETag": f'"{found.version}"'})
+    return tagged(found.measure, found.version)
 
 
 @get(

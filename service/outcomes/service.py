@@ -42,7 +42,7 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.outcomes import queries
 from service.outcomes.insight_queries import SeriesRow
@@ -142,9 +142,7 @@ async def update_measure(
     except asyncpg.PostgresError as exc:
         raise _map_measure_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(
-            f'measure {code} has changed since you read it (ETag "{current.version}"); GET it again and retry'
-        )
+        raise stale(f"measure {code}", current.version)
     return updated
 
 

@@ -10,11 +10,11 @@ from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import created, paged, record, tagged
 from service.sites import queries, service
 from service.sites.schemas import Site, SiteCreate, SiteKind, SitePage, SiteUpdate
 from service.types import (
@@ -172,7 +172,7 @@ async def update_site(
 ) -> Response[Site]:
     """Partial update (absent fields untouched); honours If-Match. Moving a site needs admin; its partner edits the rest."""
     site, version = await service.update_site(conn, actor, principal, code.upper(), data, if_match)
-    return Response(content=site, headers={"ETag": f'"{version}"'})
+    return tagged(site, version)
 
 
 @get(

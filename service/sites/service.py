@@ -26,7 +26,7 @@ from service.authz import (
     site_access,
 )
 from service.db import Actor, write_transaction
-from service.errors import ConflictError, InvalidInputError, PreconditionFailedError
+from service.errors import ConflictError, InvalidInputError, stale
 from service.sites import queries
 from service.sites.schemas import Site, SiteCreate, SiteUpdate
 from service.types import if_match_versions
@@ -141,5 +141,5 @@ async def update_site(
     except asyncpg.PostgresError as exc:
         raise _map_db_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(f"site {code} has changed since you read it; GET it again and retry")
+        raise stale(f"site {code}")
     return updated
