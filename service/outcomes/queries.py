@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.outcomes.schemas import Measure, Observation, TrajectoryPoint
+from service.outcomes.schemas import Measure, Observation, Period, TrajectoryPoint
 
 # --- measures --------------------------------------------------------------------------------
 
@@ -311,8 +311,8 @@ ORDER BY o.period_start
 
 
 async def series(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str, period: str | None
-) -> tuple[str | None, list[dt.date], list[float]]:
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str, period: Period | None
+) -> tuple[Period | None, list[dt.date], list[float]]:
     """The period kind used, and the series' period starts and values in time order."""
     rows = await conn.fetch(SERIES, adoption_id, measure, period)
     if not rows:

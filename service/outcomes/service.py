@@ -56,6 +56,7 @@ from service.outcomes.schemas import (
     MeasureUpdate,
     ObservationIn,
     ObservationsWritten,
+    Period,
     SpcSummary,
 )
 from service.types import if_match_versions
@@ -362,7 +363,7 @@ async def adoption_spc(
     rebase_at_adoption: bool,
     target: float | None,
     screen_outliers: bool,
-    period: str | None,
+    period: Period | None,
 ) -> tuple[AdoptionSpc, str, str]:
     """The chart, the site's name and the measure's name (for a title)."""
     adoption = await _adoption(conn, adoption_id)
@@ -405,7 +406,7 @@ async def adoption_spc(
         measure_name=measure.measure.name,
         unit=measure.measure.unit,
         improvement_direction=measure.measure.improvement_direction,
-        period=used,  # type: ignore[arg-type]
+        period=used,
         started_on=adoption.started_on,
         rebase_at_adoption=rebase_at_adoption,
         target=target,

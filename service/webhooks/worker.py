@@ -121,11 +121,11 @@ def event_body(job: ClaimedDelivery) -> bytes:
     event = WebhookEvent(
         id=str(job.change_seq),
         type=job.event_type,
-        occurred_at=job.at,  # type: ignore[arg-type]
+        occurred_at=job.at,  # type: ignore[arg-type]  # deliver_next sends only jobs whose change exists (at set)
         data=EventData(
             entity=job.entity or "",
             entity_id=job.entity_id or "",
-            action=job.action,  # type: ignore[arg-type]
+            action=job.action,  # type: ignore[arg-type]  # the change log's action: create, update or delete
             before=job.before,
             after=job.after,
             actor=msgspec.convert(job.actor or {}, ChangeActor),
