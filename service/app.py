@@ -25,7 +25,6 @@ from service.campaigns import routes as campaign_routes
 from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
-from service.errors import problem_handler
 from service.health import routes as health_routes
 from service.http import StrictRequest, options_handlers
 from service.innovations import routes as innovation_routes
@@ -33,6 +32,7 @@ from service.lineage import routes as lineage_routes
 from service.middleware import RequestPath, authenticate
 from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
+from service.problems import problem_handler
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.static.pages import ScalarPage, SwaggerPage
