@@ -41,7 +41,7 @@ from service.outcomes.schemas import (
     SiteBrief,
     SpcSummary,
 )
-from service.outcomes.service import assess_series, assessable, could_improve
+from service.outcomes.spc_service import assess_series, assessable, could_improve
 
 NEAR_KM = 50.0
 REGIONAL_KM = 150.0
