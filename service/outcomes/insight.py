@@ -25,7 +25,7 @@ import asyncpg
 from service.errors import InvalidInputError, NotFoundError
 from service.outcomes import insight_queries, queries
 from service.outcomes.insight_queries import PeerCandidate, SeriesRow
-from service.outcomes.schemas import (
+from service.outcomes.insight_schemas import (
     ExceptionalAdoption,
     ExceptionalPage,
     MeasureEffect,

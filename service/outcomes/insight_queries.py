@@ -12,14 +12,14 @@ import uuid
 import asyncpg
 import msgspec
 
-from service.outcomes.schemas import (
+from service.outcomes.insight_schemas import (
     AdaptationBrief,
     DiscontinuedAdoption,
     FidelityCounts,
-    Period,
     SiteBrief,
     StageCounts,
 )
+from service.outcomes.schemas import Period
 from service.vocab import ImprovementDirection, Stage
 
 # --- insight ---------------------------------------------------------------------------------

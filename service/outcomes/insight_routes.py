@@ -20,14 +20,9 @@ from service.db import Connection
 from service.errors import responses
 from service.http import also_answers
 from service.outcomes import insight, spc_service
+from service.outcomes.insight_schemas import ExceptionalPage, PeerPage, Reaim
 from service.outcomes.params import CODE, SITE, AdoptionId, CodePath, InnovationId
-from service.outcomes.schemas import (
-    AdoptionSpc,
-    ExceptionalPage,
-    PeerPage,
-    Period,
-    Reaim,
-)
+from service.outcomes.schemas import AdoptionSpc, Period
 
 # --- SPC of an adoption ----------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record, tagged
-from service.outcomes import insight_routes, queries, service
+from service.outcomes import aim_queries, insight_routes, queries, service
 from service.outcomes.params import AdoptionId, CodePath, MeasureQuery
 from service.outcomes.schemas import (
     MAX_OBSERVATIONS,
@@ -325,7 +325,7 @@ async def list_aims(
             after = (dt.datetime.fromisoformat(str(decoded[0])), uuid.UUID(str(decoded[1])))
         except ValueError:
             raise _bad_cursor() from None
-    rows = await queries.list_aims(conn, id, measure.upper() if measure else None, after, limit)
+    rows = await aim_queries.list_aims(conn, id, measure.upper() if measure else None, after, limit)
     if not rows and await queries.adoption_context(conn, id) is None:
         raise NotFoundError(f"no adoption has id {id}")
     items = [service.judge_aim(r) for r in rows]

@@ -43,8 +43,9 @@ from service.errors import (
     NotFoundError,
     stale,
 )
-from service.outcomes import queries
-from service.outcomes.queries import AdoptionFacts, AimRow, MeasureRow
+from service.outcomes import aim_queries, queries
+from service.outcomes.aim_queries import AimRow
+from service.outcomes.queries import AdoptionFacts, MeasureRow
 from service.outcomes.schemas import (
     AdoptionAim,
     AdoptionAimCreate,
@@ -334,8 +335,8 @@ async def create_aim(
             await require_site_writer(conn, principal, adoption.site_code)
             measure = await queries.get_measure(conn, data.measure_code)
             _raise_if(_aim_errors(data, measure is not None, adoption.started_on))
-            inserted = await queries.insert_aim(conn, adoption_id, values, principal.partner_id)
+            aim_id = await aim_queries.insert_aim(conn, adoption_id, values, principal.partner_id)
     except asyncpg.ForeignKeyViolationError as exc:
         raise InvalidInputError(f"no measure has code '{data.measure_code}'", field="measureCode") from exc
-    rows = await queries.list_aims(conn, adoption_id, None, None, 1, aim_id=inserted["id"])
+    rows = await aim_queries.list_aims(conn, adoption_id, None, None, 1, aim_id=aim_id)
     return judge_aim(rows[0])

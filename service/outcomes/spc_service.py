@@ -15,9 +15,10 @@ import asyncpg
 
 from service.analysis.spc import DIRECTIONS, calculate_spc, exact_mean
 from service.errors import InvalidInputError, NotFoundError
-from service.outcomes import queries
+from service.outcomes import aim_queries, queries
 from service.outcomes.insight_queries import SeriesRow
-from service.outcomes.schemas import AdoptionSpc, Period, SpcSummary
+from service.outcomes.insight_schemas import SpcSummary
+from service.outcomes.schemas import AdoptionSpc, Period
 from service.outcomes.service import load_adoption
 
 RULE_ORDER = ("outside_limits", "trend", "two_of_three", "run")
@@ -55,7 +56,7 @@ async def adoption_spc(
         )
     assert used is not None
     if target is None:
-        target = await queries.latest_aim_target(conn, adoption_id, code)
+        target = await aim_queries.latest_aim_target(conn, adoption_id, code)
     rebase: list[int | dt.date] | None = None
     if rebase_at_adoption:
         k = split_index(periods, adoption.started_on)
