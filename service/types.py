@@ -147,6 +147,19 @@ def if_match_allows(versions: list[int] | None, current_version: int) -> bool:
     return versions is None or current_version in versions
 
 
+# --- request bodies -------------------------------------------------------------------------
+
+
+def fields_of(data: msgspec.Struct) -> dict[str, Any]:
+    """A create body's fields by name (snake_case), for the queries' value lists."""
+    return {k: getattr(data, k) for k in data.__struct_fields__}
+
+
+def changes_of(data: msgspec.Struct) -> dict[str, Any]:
+    """A PATCH body's fields that were sent (not ``msgspec.UNSET``), by name."""
+    return {k: v for k in data.__struct_fields__ if (v := getattr(data, k)) is not msgspec.UNSET}
+
+
 # --- request bodies with examples -----------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Set
 
 import asyncpg
-import msgspec
 
 from service.adaptations import queries
 from service.adaptations.queries import AdoptionContext
@@ -15,7 +14,7 @@ from service.auth.schemas import Principal
 from service.authz import require_site_writer
 from service.db import Actor, write_transaction
 from service.errors import InvalidInputError, NotFoundError, stale
-from service.types import if_match_versions
+from service.types import changes_of, fields_of, if_match_versions
 
 
 def check_component_keys(keys: list[str], known: Set[str], field: str = "coreComponentKeys") -> None:
@@ -41,7 +40,7 @@ async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: 
 async def create_adaptation(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdaptationCreate
 ) -> tuple[Adaptation, int]:
-    values = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     async with write_transaction(conn, actor):
         ctx = await _context(conn, principal, adoption_id)
         check_component_keys(data.core_component_keys, ctx.component_keys)
@@ -69,7 +68,7 @@ async def update_adaptation(
     data: AdaptationUpdate,
     if_match: str | None,
 ) -> tuple[Adaptation, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     async with write_transaction(conn, actor):
         _, version, ctx = await _existing(conn, principal, adaptation_id)

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from service.adoptions import queries
 from service.adoptions.queries import AdoptionFacts
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import DISCONTINUED_NEEDS_REASON, refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -25,32 +25,12 @@ from service.errors import (
     stale,
 )
 from service.innovations.queries import exists as innovation_exists
-from service.types import if_match_versions
+from service.types import changes_of, fields_of, if_match_versions
 
 
 def map_db_error(exc: asyncpg.PostgresError, field: str = "sources") -> Exception:
-    """Translate lineage and uniqueness violations (by constraint name) into problems."""
-    constraint = getattr(exc, "constraint_name", None)
-    message = getattr(exc, "message", str(exc))
-    if constraint == "adoptions_one_open_per_site":
-        return ConflictError("this site already has an open adoption of this innovation; update that one instead")
-    if constraint == "adoptions_external_id_key":
-        return ConflictError("your partner already used that externalId for another adoption of this innovation")
-    if constraint == "adoption_sources_pair_key":
-        return ConflictError("this adoption already learned from that source")
-    if constraint == "adoption_sources_no_cycle":
-        return ConflictError(f"that learned-from link would make a cycle: {message}")
-    if constraint == "adoption_sources_not_self":
-        return InvalidInputError("an adoption cannot learn from itself", field=field)
-    if constraint == "adoption_sources_same_family":
-        return InvalidInputError(f"{message}; a source must be an adoption of the same innovation", field=field)
-    if constraint == "adoption_sources_source_started_first":
-        return InvalidInputError(f"{message}; a source must start on or before its learner", field=field)
-    if constraint == "adoption_sources_on_not_future":
-        return InvalidInputError(message, field=field)
-    if constraint == "adoptions_discontinued_reason":
-        return InvalidInputError("stage 'discontinued' needs a discontinuedReason", field="discontinuedReason")
-    return exc
+    """A constraint violation as its problem (service.constraints); ``field`` names the sources."""
+    return refusal_for(exc, field) or exc
 
 
 async def check_sources(
@@ -116,14 +96,14 @@ def _create_errors(data: AdoptionCreate) -> list[FieldError]:
     if data.started_on > dt.date.today():
         errors.append(FieldError(field="startedOn", detail="startedOn cannot be in the future"))
     if data.stage == "discontinued" and not data.discontinued_reason:
-        errors.append(FieldError(field="discontinuedReason", detail="stage 'discontinued' needs a reason"))
+        errors.append(FieldError(field="discontinuedReason", detail=DISCONTINUED_NEEDS_REASON))
     return errors
 
 
 async def create_adoption(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, innovation_id: uuid.UUID, data: AdoptionCreate
 ) -> tuple[Adoption, int]:
-    values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     values["innovation_id"] = innovation_id
     values["partner_id"] = principal.partner_id
     try:
@@ -163,7 +143,7 @@ async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id:
 def _update_rules(meta: AdoptionFacts, changes: dict[str, Any]) -> None:
     stage = changes.get("stage", meta.stage)
     if stage == "discontinued" and meta.stage != "discontinued" and not changes.get("discontinued_reason"):
-        raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
+        raise InvalidInputError(DISCONTINUED_NEEDS_REASON, field="discontinuedReason")
     if stage != "discontinued" and "stage" in changes:
         changes.setdefault("discontinued_reason", None)
     if "started_on" in changes and changes["started_on"] > dt.date.today():
@@ -178,7 +158,7 @@ async def update_adoption(
     data: AdoptionUpdate,
     if_match: str | None,
 ) -> tuple[Adoption, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):

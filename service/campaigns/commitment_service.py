@@ -9,12 +9,11 @@ import datetime as dt
 import uuid
 
 import asyncpg
-import msgspec
 
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
 from service.campaigns import commitment_queries as queries
-from service.campaigns.queries import adaptation_at, adoption_at, covering_commitment
+from service.campaigns.queries import CampaignFacts, adaptation_at, adoption_at, covering_commitment
 from service.campaigns.rules import check_milestones, impediment_dates, milestones_json, raise_if, require_open
 from service.campaigns.schemas import (
     Breakthrough,
@@ -28,7 +27,7 @@ from service.campaigns.schemas import (
 from service.campaigns.service import load_campaign, map_db_error
 from service.db import Actor, write_transaction
 from service.errors import FieldError, InvalidInputError, NotFoundError, PreconditionFailedError, stale
-from service.types import if_match_allows, if_match_versions
+from service.types import changes_of, if_match_allows, if_match_versions
 
 
 async def put_commitment(
@@ -101,13 +100,21 @@ async def put_commitment(
     return found[0], found[1], bool(inserted)
 
 
-async def _require_committed(conn: asyncpg.Connection, campaign_id: uuid.UUID, site_code: str) -> None:
+async def _committed_site(
+    conn: asyncpg.Connection, principal: Principal, campaign_id: uuid.UUID, site_code: str
+) -> CampaignFacts:
+    """For a new impediment or breakthrough: the open campaign (locked FOR SHARE), the caller's
+    right to write for the site, and the site's (or its trust's, ICB's, region's) commitment."""
+    meta = await load_campaign(conn, campaign_id)
+    await require_site_writer(conn, principal, site_code, lead_partner_id=meta.lead_partner_id, field="siteCode")
+    require_open(meta)
     if await covering_commitment(conn, campaign_id, site_code) is None:
         raise InvalidInputError(
             f"{site_code} has not committed to this campaign, nor has its trust, ICB or region; "
             f"a site joins by committing (PUT /v1/campaigns/{campaign_id}/commitments/{site_code})",
             field="siteCode",
         )
+    return meta
 
 
 async def create_impediment(
@@ -115,12 +122,7 @@ async def create_impediment(
 ) -> tuple[Impediment, int]:
     try:
         async with write_transaction(conn, actor):
-            meta = await load_campaign(conn, campaign_id)
-            await require_site_writer(
-                conn, principal, data.site_code, lead_partner_id=meta.lead_partner_id, field="siteCode"
-            )
-            require_open(meta)
-            await _require_committed(conn, campaign_id, data.site_code)
+            await _committed_site(conn, principal, campaign_id, data.site_code)
             raised_on = data.raised_on or dt.date.today()
             if raised_on > dt.date.today():
                 raise InvalidInputError(f"raisedOn ({raised_on}) is in the future", field="raisedOn")
@@ -150,7 +152,7 @@ async def update_impediment(
     data: ImpedimentUpdate,
     if_match: str | None,
 ) -> tuple[Impediment, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
@@ -178,12 +180,7 @@ async def create_breakthrough(
 ) -> tuple[Breakthrough, int]:
     try:
         async with write_transaction(conn, actor):
-            meta = await load_campaign(conn, campaign_id)
-            await require_site_writer(
-                conn, principal, data.site_code, lead_partner_id=meta.lead_partner_id, field="siteCode"
-            )
-            require_open(meta)
-            await _require_committed(conn, campaign_id, data.site_code)
+            meta = await _committed_site(conn, principal, campaign_id, data.site_code)
             errors: list[FieldError] = []
             adoption_id = data.adoption_id
             if data.adaptation_id is not None:

@@ -46,38 +46,25 @@ from service.campaigns.schemas import (
     CampaignUpdate,
     Milestone,
 )
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
-    ConflictError,
     FieldError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
     stale,
 )
-from service.types import if_match_allows, if_match_versions
+from service.types import changes_of, if_match_allows, if_match_versions
 
 
 def map_db_error(exc: asyncpg.PostgresError) -> Exception:
-    """Constraint violations the checks above should have caught first (races, other paths)."""
-    constraint = getattr(exc, "constraint_name", None)
-    if constraint == "campaigns_closed_read_only":
-        return ConflictError("the campaign is closed, and read-only")
-    if constraint == "commitments_campaign_site_key":
-        return ConflictError("that site committed to this campaign at the same moment; GET it and retry")
-    if constraint == "campaigns_measure_code_fkey":
-        return InvalidInputError("no measure has that code", field="aim.measureCode")
-    if constraint == "campaign_innovations_innovation_id_fkey":
-        return InvalidInputError("an innovation in the list does not exist", field="innovationIds")
-    if constraint in ("campaigns_due_inside", "campaigns_dates_order"):
-        return InvalidInputError("aim.dueOn must lie between startsOn and endsOn", field="aim.dueOn")
-    if constraint == "campaigns_target_above_baseline":
-        return InvalidInputError("aim.target must be above aim.baseline", field="aim.target")
-    if constraint == "commitments_agreed_before_due":
-        return InvalidInputError("agreedOn must be on or before dueOn", field="agreedOn")
-    if constraint and constraint.startswith("impediments_"):
-        return InvalidInputError(f"the impediment's dates or status do not fit ({constraint})", field="status")
+    """Constraint violations the checks should have caught first (races, other paths)."""
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        constraint = getattr(exc, "constraint_name", None)
         return InvalidInputError(f"a referenced record does not exist ({constraint})")
     return exc
 
@@ -228,7 +215,7 @@ async def update_campaign(
     data: CampaignUpdate,
     if_match: str | None,
 ) -> tuple[Campaign, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):

@@ -13,6 +13,7 @@ import msgspec
 
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -24,7 +25,7 @@ from service.errors import (
 from service.innovations import queries
 from service.innovations.queries import InnovationFacts
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationUpdate
-from service.types import if_match_versions
+from service.types import changes_of, fields_of, if_match_versions
 
 
 def slugify(title: str) -> str:
@@ -54,14 +55,11 @@ def _check_components(components: list[Any]) -> None:
 
 
 def map_db_error(exc: asyncpg.PostgresError) -> Exception:
-    constraint = getattr(exc, "constraint_name", None)
-    if constraint == "innovations_slug_key":
-        return ConflictError("another innovation already has that slug; choose another or leave it out")
-    if constraint == "innovations_not_own_parent":
-        return InvalidInputError("an innovation cannot derive from itself", field="derivedFromId")
-    if constraint == "adoptions_one_open_per_site":
-        return ConflictError("this site already has an open adoption of this innovation")
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        constraint = getattr(exc, "constraint_name", None)
         return InvalidInputError(f"a referenced record does not exist ({constraint})", field="body")
     return exc
 
@@ -89,7 +87,7 @@ async def create_innovation(
     if data.originated_on > dt.date.today():
         raise InvalidInputError("originatedOn cannot be in the future", field="originatedOn")
     await _check_derivation(conn, data.derived_from_id, data.derived_from_adoption_id)
-    values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     values["core_components"] = msgspec.to_builtins(data.core_components)
     values["links"] = msgspec.to_builtins(data.links)
     values["contacts"] = msgspec.to_builtins(data.contacts)
@@ -132,7 +130,7 @@ async def update_innovation(
     data: InnovationUpdate,
     if_match: str | None,
 ) -> tuple[Innovation, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     new_parent = changes.get("derived_from_id")
     expected = if_match_versions(if_match)
     try:

@@ -34,6 +34,7 @@ import msgspec
 from service.analysis.spc import DIRECTIONS
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -73,13 +74,11 @@ async def load_adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> Ado
 
 
 def _map_measure_error(exc: asyncpg.PostgresError) -> Exception:
-    constraint = getattr(exc, "constraint_name", None)
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.UniqueViolationError):
         return ConflictError("a measure with that code already exists; PATCH it instead")
-    if constraint == "measures_innovation_id_fkey":
-        return InvalidInputError("no innovation has that id", field="innovationId")
-    if constraint == "measures_code_format":
-        return InvalidInputError("code must be upper-case letters, digits and underscores", field="code")
     return exc
 
 
