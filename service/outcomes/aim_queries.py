@@ -95,7 +95,7 @@ async def list_aims(
         after[1] if after else None,
         limit,
     )
-    return [msgspec.convert(dict(r), AimRow) for r in rows]
+    return [msgspec.convert(r, AimRow) for r in rows]
 
 
 LATEST_AIM_TARGET = """

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.outcomes.schemas import Measure, Observation, Period
+from service.outcomes.schemas import Measure, Observation, ObservationIn, Period
 
 # --- measures --------------------------------------------------------------------------------
 
@@ -230,7 +230,7 @@ ORDER BY i.ord
 
 
 async def _upsert(
-    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         UPSERT_OBSERVATIONS,
@@ -246,7 +246,7 @@ async def _upsert(
 
 
 async def upsert_observations(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[tuple[Observation, str]]:
     """Upsert ``items`` (ObservationIn) for one adoption; each stored row with created/updated/unchanged."""
     rows = await _upsert(conn, [adoption_id] * len(items), items, partner_id)
@@ -254,7 +254,7 @@ async def upsert_observations(
 
 
 async def upsert_observations_many(
-    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[str]:
     """Upsert ``items[i]`` (ObservationIn) for ``adoption_ids[i]``, many adoptions in one statement;
     the outcome of each (created/updated/unchanged), in order."""
