@@ -4,7 +4,7 @@
     python3 dev.py serve --demo     # the API with an embedded PostgreSQL and demo data
     python3 dev.py test             # the whole test suite (pytest arguments pass through)
     python3 dev.py spread ARGS      # any `spread` command (keys, migrate, openapi, ...)
-    python3 dev.py check            # ruff's linter and formatter, as CI runs them
+    python3 dev.py check            # ruff's linter and formatter, then mypy (strict on service/), as CI runs them
     python3 dev.py clients [python|typescript]  # generate the API clients into clients/ (needs npm for TS)
     python3 dev.py docs [serve]     # build the documentation site (mkdocs build --strict) or serve it
     python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
@@ -101,7 +101,7 @@ def main(argv: list[str]) -> int:
             return run("mkdocs", "serve", *rest[1:])
         return run("mkdocs", "build", "--strict", *rest)
     if command == "check":
-        for step in (("ruff", "check", "."), ("ruff", "format", "--check", ".")):
+        for step in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
             code = run(*step)
             if code:
                 return code

@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ControllerRouterHandler
 
 from service import __version__
 from service.adaptations import routes as adaptation_routes
@@ -24,7 +25,6 @@ from service.campaigns import routes as campaign_routes
 from service.changes import routes as change_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
-from service.errors import problem_handler
 from service.fastpath import FastPath
 from service.health import routes as health_routes
 from service.http import StrictRequest, options_handlers
@@ -33,6 +33,7 @@ from service.lineage import routes as lineage_routes
 from service.middleware import RequestPath, authenticate
 from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
+from service.problems import problem_handler
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.static.pages import ScalarPage, SwaggerPage
@@ -88,7 +89,7 @@ TAGS = [
 ]
 
 
-def v1_route_handlers() -> list:
+def v1_route_handlers() -> list[ControllerRouterHandler]:
     """Every ``/v1`` handler, gathered from the resource packages."""
     handlers = [
         *auth_routes.route_handlers,

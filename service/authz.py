@@ -1,8 +1,8 @@
 """Who may write for a site: the one place that decides it, and the one query behind it.
 
 A partner *covers* a site when it was granted the site itself or the site's parent, ICB or
-region (``_COVERED`` below: the rule of the SQL function ``spread_partner_covers``, migration
-0002). Every service that writes a site's records calls :func:`require_site_writer` (bulk
+region (``_COVERED`` below; migration 0011 dropped the SQL function that once said the same).
+Every service that writes a site's records calls :func:`require_site_writer` (bulk
 submissions: :func:`sites_writable`) inside its write transaction, after opening it and before
 writing: the query locks the site row (``FOR SHARE``), so an administrator cannot move the site
 to another parent, ICB or region between the decision and the write. A service that changes
@@ -45,9 +45,9 @@ class SiteAccess(msgspec.Struct, frozen=True, kw_only=True):
     covered: bool
 
 
-# Coverage is computed from the locked row's own columns, not by spread_partner_covers(): under
-# READ COMMITTED a lock that waited for a concurrent move re-reads the moved row and recomputes
-# this expression over it, whereas the function would look the site up in the statement's older
+# Coverage is computed from the locked row's own columns, not by a SQL function: under READ
+# COMMITTED a lock that waited for a concurrent move re-reads the moved row and recomputes this
+# expression over it, whereas a function would look the site up in the statement's older
 # snapshot and judge by where the site used to sit.
 _COVERED = """
 EXISTS (SELECT 1 FROM partner_sites ps

@@ -181,7 +181,7 @@ def keys_list() -> None:
 
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go(conn: Any) -> list[dict[str, Any]]:
+    async def go(conn: Any) -> list[queries.KeyListing]:
         return await queries.list_keys(conn)
 
     rows = with_connection(dsn, go)
@@ -191,13 +191,11 @@ def keys_list() -> None:
     for r in rows:
         state = (
             "revoked"
-            if r["revoked_at"]
-            else ("expired" if r["expires_at"] and r["expires_at"] <= dt.datetime.now(dt.UTC) else "live")
+            if r.revoked_at
+            else ("expired" if r.expires_at and r.expires_at <= dt.datetime.now(dt.UTC) else "live")
         )
-        expiry = f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never"
-        click.echo(
-            f"{r['id']}  {r['prefix']}...  {r['partner']:<30}  {','.join(r['scopes']):<16}  expires {expiry:<10}  {state}"
-        )
+        expiry = f"{r.expires_at:%Y-%m-%d}" if r.expires_at else "never"
+        click.echo(f"{r.id}  {r.prefix}...  {r.partner:<30}  {','.join(r.scopes):<16}  expires {expiry:<10}  {state}")
 
 
 @keys.command("revoke")
@@ -254,11 +252,11 @@ def partners_list() -> None:
 
     dsn, _ = resolve_dsn(_settings(), quiet=True)
 
-    async def go(conn: Any) -> list[dict[str, Any]]:
+    async def go(conn: Any) -> list[queries.PartnerListing]:
         return await queries.list_partners(conn)
 
     for r in with_connection(dsn, go):
-        click.echo(f"{r['id']}  {r['name']:<30}  keys {r['live_keys']:<3}  sites {','.join(r['sites']) or '-'}")
+        click.echo(f"{r.id}  {r.name:<30}  keys {r.live_keys:<3}  sites {','.join(r.sites) or '-'}")
 
 
 # --- openapi ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import asyncpg
 import msgspec
@@ -23,13 +23,21 @@ from litestar import Litestar, Request
 from litestar.di import NamedDependency
 
 from service.errors import ServiceUnavailableError, is_connection_lost
-from service.replicas import requested_position
+from service.replicas import Replica, requested_position
 
 if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
     from service.config import Settings
 
 Connection = asyncpg.Connection
 Record = asyncpg.Record
+
+
+def pooled(proxy: PoolConnectionProxy[Record]) -> asyncpg.Connection:
+    """A pooled connection typed as the Connection it stands for (the proxy forwards every method)."""
+    return cast(asyncpg.Connection, proxy)
+
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -146,7 +154,7 @@ async def _acquire(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
     # wait_for, which creates a task per acquire (measured in bench/README.md).
     try:
         async with asyncio.timeout(timeout):
-            return await pool.acquire()
+            return pooled(await pool.acquire())
     except TimeoutError:
         _shed()
 
@@ -179,7 +187,7 @@ async def _held(pool: asyncpg.Pool, conn: asyncpg.Connection) -> AsyncIterator[a
         raise
     finally:
         try:
-            await pool.release(conn)  # a no-op after terminate()
+            await pool.release(cast("PoolConnectionProxy[Record]", conn))  # a no-op after terminate()
         except Exception as exc:
             # asyncpg terminates a connection whose reset failed, then re-raises: the
             # response may already be sent, and the pool has dropped the connection.
@@ -199,10 +207,10 @@ async def _lease(request: Request[Any, Any, Any]) -> tuple[asyncpg.Pool, asyncpg
     state = request.app.state
     timeout = state.settings.pool_acquire_timeout
     scope = request.scope
-    replica = state.replica
+    replica: Replica | None = state.replica
     if scope["method"] in _READ_METHODS:
         token = requested_position(scope)  # validated even when there is no replica
-        if replica is not None and replica.usable and not scope["route_handler"].opt.get("primary"):  # type: ignore[typeddict-item]
+        if replica is not None and replica.usable and not scope["route_handler"].opt.get("primary"):
             lease = await replica.acquire_for_read(token, timeout)
             if lease is not None:
                 return lease
@@ -227,7 +235,7 @@ async def provide_conn(request: Request[Any, Any, Any], actor: NamedDependency[A
     the providers in a chain, so Litestar resolves them in turn instead of in a task group.)
     """
     pool, conn = await _lease(request)
-    request.scope["state"]["conn_lease"] = (pool, conn)  # type: ignore[typeddict-item]
+    request.scope["state"]["conn_lease"] = (pool, conn)
     return conn
 
 

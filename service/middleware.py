@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import logs, metrics
@@ -70,7 +71,7 @@ class RequestPath:
         self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         incoming = b""
@@ -81,7 +82,7 @@ class RequestPath:
         request_id = incoming.decode("latin-1") if incoming else ""
         if not _REQUEST_ID_OK.match(request_id):
             request_id = f"{_ID_PREFIX}{next(_id_counter):016x}"
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         correlation = correlation_id(scope)
         if correlation is not None:
@@ -119,7 +120,7 @@ class RequestPath:
                     token = await consistency_header(scope)  # a /v1 write: read-your-writes token
                     if token is not None:
                         headers.append(token)
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
                 await send(message)
                 if "conn_lease" in state:  # the handler is done with it
                     await release_lease(state)
@@ -166,7 +167,7 @@ class RequestPath:
 # Kept apart from the request path above so a fast path can call them too: every response
 # carries X-Correlation-ID when the request did, and every GET/HEAD its Cache-Control and Vary.
 
-_CORRELATION_OK = re.compile(r"^[\x20-\x7e]{1,128}$")
+_CORRELATION_OK = re.compile(r"^[\x20-\x7e]{1,128}\Z")
 _CACHED_METHODS = frozenset({"GET", "HEAD"})
 # Every /v1 read needs a key, so no shared cache may keep one (private), and a client revalidates
 # with the ETag before reusing what it kept (no-cache). Public documents (the spec, the docs
@@ -312,7 +313,7 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
         if settings.rate_limit_failures_per_minute:
             limiter.count(_client(scope))
         raise
-    request_state = scope["state"]  # type: ignore[typeddict-item]
+    request_state = scope["state"]
     request_state["key_id"] = principal.key_id
     scope["user"] = principal
     scope["auth"] = principal.key_id
@@ -329,7 +330,7 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
             if writes.remaining < decision.remaining:
                 decision = writes
         request_state["rate_limit"] = decision
-    handler = scope["route_handler"]  # type: ignore[typeddict-item]
+    handler = scope["route_handler"]
     _require_scope(handler.opt, method, principal)
     if method in _BODY_METHODS:
         _require_content_type(scope, handler.opt)
@@ -346,7 +347,7 @@ async def _principal(scope: Scope, state: Any, settings: Any, limiter: Any) -> P
         raise UnauthorizedError("That is not a Spread API key (they start with 'spr_').")
     secret_hash = hash_secret(token)
     cache = state.key_cache
-    principal = cache.get(secret_hash)
+    principal: Principal | None = cache.get(secret_hash)
     if principal is not None:
         if principal.expires_at is not None and principal.expires_at <= dt.datetime.now(dt.UTC):
             raise UnauthorizedError(f"This API key expired on {principal.expires_at:%Y-%m-%d}. Ask for a new one.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -51,7 +52,7 @@ def downgrade(dsn: str, target: str) -> None:
     _with_url(dsn, lambda cfg: command.downgrade(cfg, target))
 
 
-def _with_url(dsn: str, fn) -> None:  # type: ignore[no-untyped-def]
+def _with_url(dsn: str, fn: Callable[[Config], object]) -> None:
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = dsn
     try:
@@ -75,4 +76,5 @@ async def revision_on(conn: asyncpg.Connection) -> str | None:
     """The schema revision of the connected database (None before any migration)."""
     if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
         return None
-    return await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    result: str | None = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    return result

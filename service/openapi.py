@@ -350,7 +350,8 @@ def _links(spec: dict[str, Any]) -> None:
 
 def document(app: Litestar) -> dict[str, Any]:
     """The finished OpenAPI document of ``app`` as plain data."""
-    return finalise(msgspec.to_builtins(app.openapi_schema.to_schema()), app)
+    spec: dict[str, Any] = finalise(msgspec.to_builtins(app.openapi_schema.to_schema()), app)
+    return spec
 
 
 class SpecJsonPlugin(JsonRenderPlugin):
@@ -360,7 +361,7 @@ class SpecJsonPlugin(JsonRenderPlugin):
         super().__init__(path="/openapi.json")
         self._rendered: bytes | None = None
 
-    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:  # derived from code only, so the same on every replica
             self._rendered = self.render_json(request, finalise(openapi_schema, request.app))
         return self._rendered

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger("spread.ratelimit")
 
@@ -117,7 +118,7 @@ class RateLimiter:
     def _reset(self) -> int:
         return max(1, int(self._window + WINDOW - self.clock() + 0.999))
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]) -> None:
         """Add the local deltas to the shared counts in one statement; learn the totals."""
         window = self._roll()
         batch = self._flushing

@@ -48,7 +48,7 @@ Acquire = Callable[[asyncpg.Pool, float], Awaitable[asyncpg.Connection]]
 
 HEADER = "X-Spread-Consistency"
 _HEADER_KEY = HEADER.lower().encode()
-TOKEN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"  # noqa: S105 - an LSN, not a secret
+TOKEN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$(?!\n)"  # noqa: S105 - an LSN, not a secret
 _TOKEN = re.compile(TOKEN_PATTERN)
 # A position in bytes: pg_lsn minus '0/0' is numeric; bigint holds every LSN PostgreSQL can reach.
 WRITE_POSITION_SQL = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
@@ -103,6 +103,7 @@ class Replica:
         self._behind: deque[tuple[float, int]] = deque(maxlen=4096)  # (seen at, primary position)
         self._task: asyncio.Task[None] | None = None
         self._primary: asyncpg.Pool | None = None
+        self._expiring: set[asyncio.Task[None]] = set()  # pool expiries in flight (kept referenced)
 
     @property
     def usable(self) -> bool:
@@ -138,7 +139,9 @@ class Replica:
             log_at("read replica %s: %s", state, why)
             if state == OK and self.pool is not None:
                 # connections opened before an outage are dead: replace them on next acquire
-                self.pool.expire_connections()
+                task = asyncio.get_running_loop().create_task(self.pool.expire_connections())
+                self._expiring.add(task)
+                task.add_done_callback(self._expiring.discard)
         self.state = state
 
     async def check(self) -> None:
@@ -150,7 +153,9 @@ class Replica:
             primary_position = await self._primary_position()
             async with asyncio.timeout(5):
                 async with self.pool.acquire() as conn:
-                    in_recovery, replayed = await conn.fetchrow(_STANDBY_SQL)
+                    row = await conn.fetchrow(_STANDBY_SQL)
+                    assert row is not None  # the statement always returns one row
+                    in_recovery, replayed = row[0], row[1]
         except Exception as exc:
             if not is_connection_lost(exc) and not isinstance(exc, TimeoutError | asyncpg.PostgresError):
                 log.exception("read replica check failed")
@@ -235,7 +240,7 @@ class Replica:
 
 async def _release_quietly(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     with contextlib.suppress(Exception):
-        await pool.release(conn)
+        await pool.release(conn)  # type: ignore[arg-type]  # a connection this pool handed out
 
 
 async def write_position(conn: asyncpg.Connection) -> str:

@@ -40,6 +40,7 @@ def app_from_environment() -> Litestar:
 def run(settings: Settings) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     from service.logs import configure_logging
 
@@ -55,7 +56,7 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         websockets=False,
         log_enabled=True,
-        log_level=settings.log_level.lower(),
+        log_level=LogLevels(settings.log_level.lower()),
         log_dictconfig=GRANIAN_LOGGING,
         log_access=False,
         respawn_failed_workers=True,

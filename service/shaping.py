@@ -42,7 +42,7 @@ CSV = "text/csv"
 LIST_MEDIA = (JSON, CSV)
 MAX_EXPORT_ROWS = 10_000
 MAX_DEPTH = 2
-NAMES = r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*(,[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*)*$"
+NAMES = r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*(,[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*)*$(?!\n)"
 
 Kind = Literal["innovation", "adoption", "adaptation", "site", "campaign", "observation", "progress", "search"]
 

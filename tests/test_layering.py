@@ -92,3 +92,34 @@ def test_service_has_no_import_cycle() -> None:
     assert len(graph) > 50, "the walker found too few modules"
     cycles = find_cycles(graph)
     assert not cycles, "import cycles (move the shared piece below both): " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def _is_routes(module: str) -> bool:
+    last = module.rpartition(".")[2]
+    return last == "routes" or last.endswith("_routes")
+
+
+def _is_queries(module: str) -> bool:
+    last = module.rpartition(".")[2]
+    return last == "queries" or last.endswith("_queries")
+
+
+def foreign_queries(graph: dict[str, set[str]]) -> list[str]:
+    """Route modules importing another package's queries (they should ask that package's service)."""
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if _is_routes(module)
+        for target in targets
+        if _is_queries(target) and target.rpartition(".")[0] != module.rpartition(".")[0]
+    )
+
+
+def test_the_checker_finds_foreign_queries() -> None:
+    graph = {"service.a.routes": {"service.b.queries", "service.a.queries"}, "service.a.service": {"service.b.queries"}}
+    assert foreign_queries(graph) == ["service.a.routes -> service.b.queries"]
+
+
+def test_routes_never_import_another_packages_queries() -> None:
+    found = foreign_queries(import_graph())
+    assert not found, "routes reading another package's tables: " + "; ".join(found)

@@ -122,15 +122,21 @@ FOR SHARE OF i
 # the adaptation and refuses to drop a component it names.
 
 
-async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
+class AdoptionContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What an adaptation's rules need of its adoption: the innovation, the site, the components."""
+
+    innovation_id: uuid.UUID
+    site_code: str
+    component_keys: frozenset[str]
+
+
+async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionContext | None:
     row = await conn.fetchrow(ADOPTION_CONTEXT, adoption_id)
     if row is None:
         return None
-    return {
-        "innovation_id": row["innovation_id"],
-        "site_code": row["site_code"],
-        "component_keys": set(row["component_keys"]),
-    }
+    return AdoptionContext(
+        innovation_id=row["innovation_id"], site_code=row["site_code"], component_keys=frozenset(row["component_keys"])
+    )
 
 
 INSERT_ADAPTATION = f"""
@@ -150,7 +156,10 @@ async def insert_adaptation(
     partner_id: uuid.UUID | None,
     v: dict[str, Any],
 ) -> uuid.UUID:
-    return await conn.fetchval(INSERT_ADAPTATION, adoption_id, innovation_id, partner_id, *[v[f] for f in FIELDS])
+    new_id: uuid.UUID = await conn.fetchval(
+        INSERT_ADAPTATION, adoption_id, innovation_id, partner_id, *[v[f] for f in FIELDS]
+    )
+    return new_id
 
 
 UPDATE_ADAPTATION = f"""

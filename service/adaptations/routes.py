@@ -12,14 +12,14 @@ from litestar.params import PathParameter, QueryParameter
 
 from service.adaptations import queries, service
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationPage, AdaptationUpdate
-from service.adoptions.queries import exists as adoption_exists
+from service.adoptions.service import require_adoption
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import NotFoundError, responses
-from service.http import also_answers, created
-from service.innovations.queries import exists as innovation_exists
+from service.http import also_answers, created, tagged
+from service.innovations.service import require_innovation
 from service.shaping import (
     CSV_ALTERNATIVE,
     LIST_MEDIA,
@@ -36,10 +36,10 @@ from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_time_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Fidelity, Goal, Nature, WhatModified
 
@@ -87,7 +87,7 @@ async def create_adaptation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[AdaptationCreate, CREATE_EXAMPLE],
+    data: Annotated[AdaptationCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Adaptation]:
     """Record a FRAME-coded change this site made to the innovation."""
     adaptation, version = await service.create_adaptation(conn, actor, principal, id, data)
@@ -120,8 +120,8 @@ async def list_adoption_adaptations(
 
     async def fetch(after: str | None, size: int) -> tuple[list[Adaptation], str | None]:
         items = await queries.list_for_adoption(conn, id, decode_time_cursor(after), size)
-        if not items and not await adoption_exists(conn, id):
-            raise NotFoundError(f"no adoption has id {id}")
+        if not items:
+            await require_adoption(conn, id)
         return items, _next(items, size)
 
     return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Adaptation)
@@ -165,8 +165,8 @@ async def list_innovation_adaptations(
 
     async def fetch(after: str | None, size: int) -> tuple[list[Adaptation], str | None]:
         items = await queries.list_for_innovation(conn, id, filters, decode_time_cursor(after), size)
-        if not items and not await innovation_exists(conn, id):
-            raise NotFoundError(f"no innovation has id {id}")
+        if not items:
+            await require_innovation(conn, id)
         return items, _next(items, size)
 
     return await listing(request, conn, shape, fetch, _page, cursor=cursor, limit=limit, item_type=Adaptation)
@@ -206,14 +206,14 @@ async def update_adaptation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdaptationId,
-    data: JSONBodyOf[
-        AdaptationUpdate, Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."})
+    data: Annotated[
+        AdaptationUpdate, json_body(Example(summary="Record what happened", value={"outcomeNotes": "Attendance rose."}))
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Adaptation]:
     """Partial update; honours If-Match."""
     adaptation, version = await service.update_adaptation(conn, actor, principal, id, data, if_match)
-    return Response(content=adaptation, headers={"ETag": f'"{version}"'})
+    return tagged(adaptation, version)
 
 
 @delete(
@@ -250,7 +250,7 @@ async def adaptation_history(
 ) -> Response[ChangePage]:
     """Every change to this adaptation, oldest first (kept after a delete)."""
     response = await history_page(request, conn, "adaptation", str(id), limit, cursor)
-    if not response.content.items and not await queries.exists(conn, id):  # type: ignore[union-attr]
+    if not response.content.items and not await queries.exists(conn, id):
         raise NotFoundError(f"no adaptation has id {id}")
     return response
 

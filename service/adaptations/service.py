@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Set
 
 import asyncpg
-import msgspec
 
 from service.adaptations import queries
+from service.adaptations.queries import AdoptionContext
 from service.adaptations.schemas import Adaptation, AdaptationCreate, AdaptationUpdate
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
 from service.db import Actor, write_transaction
-from service.errors import InvalidInputError, NotFoundError, PreconditionFailedError
-from service.types import if_match_versions
+from service.errors import InvalidInputError, NotFoundError, stale
+from service.types import changes_of, fields_of, if_match_versions
 
 
-def check_component_keys(keys: list[str], known: set[str], field: str = "coreComponentKeys") -> None:
+def check_component_keys(keys: list[str], known: Set[str], field: str = "coreComponentKeys") -> None:
     unknown = [k for k in keys if k not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none defined"
@@ -28,23 +28,23 @@ def check_component_keys(keys: list[str], known: set[str], field: str = "coreCom
         )
 
 
-async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def _context(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> AdoptionContext:
     """Inside the write transaction: the adoption, its components, and the caller's right to its site."""
     ctx = await queries.adoption_context(conn, adoption_id)
     if ctx is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    await require_site_writer(conn, principal, ctx["site_code"])
+    await require_site_writer(conn, principal, ctx.site_code)
     return ctx
 
 
 async def create_adaptation(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, adoption_id: uuid.UUID, data: AdaptationCreate
 ) -> tuple[Adaptation, int]:
-    values = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     async with write_transaction(conn, actor):
         ctx = await _context(conn, principal, adoption_id)
-        check_component_keys(data.core_component_keys, ctx["component_keys"])
-        new_id = await queries.insert_adaptation(conn, adoption_id, ctx["innovation_id"], principal.partner_id, values)
+        check_component_keys(data.core_component_keys, ctx.component_keys)
+        new_id = await queries.insert_adaptation(conn, adoption_id, ctx.innovation_id, principal.partner_id, values)
     found = await queries.get_adaptation(conn, new_id)
     assert found is not None
     return found
@@ -52,7 +52,7 @@ async def create_adaptation(
 
 async def _existing(
     conn: asyncpg.Connection, principal: Principal, adaptation_id: uuid.UUID
-) -> tuple[Adaptation, int, dict[str, Any]]:
+) -> tuple[Adaptation, int, AdoptionContext]:
     found = await queries.get_adaptation(conn, adaptation_id)
     if found is None:
         raise NotFoundError(f"no adaptation has id {adaptation_id}")
@@ -68,17 +68,15 @@ async def update_adaptation(
     data: AdaptationUpdate,
     if_match: str | None,
 ) -> tuple[Adaptation, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     async with write_transaction(conn, actor):
         _, version, ctx = await _existing(conn, principal, adaptation_id)
         if "core_component_keys" in changes:
-            check_component_keys(changes["core_component_keys"], ctx["component_keys"])
+            check_component_keys(changes["core_component_keys"], ctx.component_keys)
         ok = await queries.update_adaptation(conn, adaptation_id, changes, expected)
     if not ok:
-        raise PreconditionFailedError(
-            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
-        )
+        raise stale("the adaptation", version)
     found = await queries.get_adaptation(conn, adaptation_id)
     assert found is not None
     return found
@@ -93,6 +91,4 @@ async def delete_adaptation(
         _, version, _ = await _existing(conn, principal, adaptation_id)
         ok = await queries.delete_adaptation(conn, adaptation_id, expected)
     if not ok:
-        raise PreconditionFailedError(
-            f'the adaptation has changed since you read it (ETag "{version}"); GET it again and retry'
-        )
+        raise stale("the adaptation", version)

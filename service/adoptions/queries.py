@@ -97,9 +97,22 @@ FOR UPDATE
 """
 
 
-async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
+class AdoptionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What an adoption's write rules need (fetched FOR UPDATE)."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+    stage: str
+    started_on: dt.date
+    version: int
+    is_origin: bool
+    partner_id: uuid.UUID | None
+
+
+async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts | None:
     row = await conn.fetchrow(ADOPTION_META, adoption_id)
-    return dict(row) if row else None
+    return None if row is None else msgspec.convert(row, AdoptionFacts)
 
 
 SOURCES_META = """
@@ -109,11 +122,20 @@ FROM adoptions a WHERE a.id = ANY($1::uuid[])
 """
 
 
+class SourceFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """A proposed source adoption: when it started, and whether it is of the learner's family."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    started_on: dt.date
+    in_family: bool
+
+
 async def sources_meta(
     conn: asyncpg.Connection, source_ids: list[uuid.UUID], innovation_id: uuid.UUID
-) -> dict[uuid.UUID, dict[str, Any]]:
+) -> dict[uuid.UUID, SourceFacts]:
     rows = await conn.fetch(SOURCES_META, source_ids, innovation_id)
-    return {r["id"]: dict(r) for r in rows}
+    return {r["id"]: msgspec.convert(r, SourceFacts) for r in rows}
 
 
 OPEN_ADOPTION_AT = """
@@ -122,7 +144,8 @@ SELECT id FROM adoptions WHERE innovation_id = $1 AND site_code = $2 AND stage <
 
 
 async def open_adoption_at(conn: asyncpg.Connection, innovation_id: uuid.UUID, site_code: str) -> uuid.UUID | None:
-    return await conn.fetchval(OPEN_ADOPTION_AT, innovation_id, site_code)
+    result: uuid.UUID | None = await conn.fetchval(OPEN_ADOPTION_AT, innovation_id, site_code)
+    return result
 
 
 INSERT_ADOPTION = """
@@ -133,7 +156,7 @@ RETURNING id
 
 
 async def insert_adoption(conn: asyncpg.Connection, v: dict[str, Any]) -> uuid.UUID:
-    return await conn.fetchval(
+    result: uuid.UUID = await conn.fetchval(
         INSERT_ADOPTION,
         v["innovation_id"],
         v["site_code"],
@@ -144,6 +167,7 @@ async def insert_adoption(conn: asyncpg.Connection, v: dict[str, Any]) -> uuid.U
         v["external_id"],
         v["partner_id"],
     )
+    return result
 
 
 INSERT_SOURCES = """

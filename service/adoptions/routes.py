@@ -14,12 +14,12 @@ from litestar.params import PathParameter, QueryParameter
 from service.adoptions import queries, service
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionPage, AdoptionUpdate, SourceIn
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created
-from service.innovations.queries import exists as innovation_exists
+from service.http import also_answers, created, tagged
+from service.innovations.service import require_innovation
 from service.shaping import (
     CSV_ALTERNATIVE,
     LIST_MEDIA,
@@ -36,10 +36,10 @@ from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Stage
 
@@ -98,8 +98,8 @@ async def list_adoptions(
 
     async def fetch(cursor: str | None, size: int) -> tuple[list[Adoption], str | None]:
         items = await queries.list_adoptions(conn, id, filters, _after(cursor), size)
-        if not items and not await innovation_exists(conn, id):
-            raise NotFoundError(f"no innovation has id {id}")
+        if not items:
+            await require_innovation(conn, id)
         next_cursor = None
         if len(items) == size:
             next_cursor = encode_cursor([items[-1].started_on.isoformat(), str(items[-1].id)])
@@ -134,7 +134,7 @@ async def create_adoption(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: InnovationId,
-    data: JSONBodyOf[AdoptionCreate, CREATE_EXAMPLE],
+    data: Annotated[AdoptionCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Adoption]:
     """Record an adoption, with the earlier adoptions it learned from and through which channel."""
     adoption, version = await service.create_adoption(conn, actor, principal, id, data)
@@ -175,12 +175,12 @@ async def update_adoption(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[AdoptionUpdate, Example(summary="Move to sustaining", value={"stage": "sustaining"})],
+    data: Annotated[AdoptionUpdate, json_body(Example(summary="Move to sustaining", value={"stage": "sustaining"}))],
     if_match: IfMatchHeader = None,
 ) -> Response[Adoption]:
     """Partial update; a stage change is appended to the stage history. Never deletes."""
     adoption, version = await service.update_adoption(conn, actor, principal, id, data, if_match)
-    return Response(content=adoption, headers={"ETag": f'"{version}"'})
+    return tagged(adoption, version)
 
 
 @post(
@@ -195,11 +195,13 @@ async def add_source(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[
+    data: Annotated[
         SourceIn,
-        Example(
-            summary="Learned at a learning network",
-            value={"adoptionId": "2f1d1c52-3b8e-4a8e-9a51-7d0c2b7e9a10", "channel": "learning_network"},
+        json_body(
+            Example(
+                summary="Learned at a learning network",
+                value={"adoptionId": "2f1d1c52-3b8e-4a8e-9a51-7d0c2b7e9a10", "channel": "learning_network"},
+            )
         ),
     ],
 ) -> Response[Adoption]:

@@ -8,12 +8,13 @@ import uuid
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from service.adoptions import queries
+from service.adoptions.queries import AdoptionFacts
 from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import DISCONTINUED_NEEDS_REASON, refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -21,35 +22,15 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.innovations.queries import exists as innovation_exists
-from service.types import if_match_versions
+from service.types import changes_of, fields_of, if_match_versions
 
 
 def map_db_error(exc: asyncpg.PostgresError, field: str = "sources") -> Exception:
-    """Translate lineage and uniqueness violations (by constraint name) into problems."""
-    constraint = getattr(exc, "constraint_name", None)
-    message = getattr(exc, "message", str(exc))
-    if constraint == "adoptions_one_open_per_site":
-        return ConflictError("this site already has an open adoption of this innovation; update that one instead")
-    if constraint == "adoptions_external_id_key":
-        return ConflictError("your partner already used that externalId for another adoption of this innovation")
-    if constraint == "adoption_sources_pair_key":
-        return ConflictError("this adoption already learned from that source")
-    if constraint == "adoption_sources_no_cycle":
-        return ConflictError(f"that learned-from link would make a cycle: {message}")
-    if constraint == "adoption_sources_not_self":
-        return InvalidInputError("an adoption cannot learn from itself", field=field)
-    if constraint == "adoption_sources_same_family":
-        return InvalidInputError(f"{message}; a source must be an adoption of the same innovation", field=field)
-    if constraint == "adoption_sources_source_started_first":
-        return InvalidInputError(f"{message}; a source must start on or before its learner", field=field)
-    if constraint == "adoption_sources_on_not_future":
-        return InvalidInputError(message, field=field)
-    if constraint == "adoptions_discontinued_reason":
-        return InvalidInputError("stage 'discontinued' needs a discontinuedReason", field="discontinuedReason")
-    return exc
+    """A constraint violation as its problem (service.constraints); ``field`` names the sources."""
+    return refusal_for(exc, field) or exc
 
 
 async def check_sources(
@@ -78,18 +59,18 @@ async def check_sources(
         if found is None:
             errors.append(FieldError(field=f"{at}.adoptionId", detail=f"no adoption has id {s.adoption_id}"))
             continue
-        if not found["in_family"]:
+        if not found.in_family:
             errors.append(
                 FieldError(
                     field=f"{at}.adoptionId",
                     detail="the source is an adoption of another innovation (not this one or one it derives from)",
                 )
             )
-        if found["started_on"] > learner_started_on:
+        if found.started_on > learner_started_on:
             errors.append(
                 FieldError(
                     field=f"{at}.adoptionId",
-                    detail=f"the source started on {found['started_on']}, after this adoption ({learner_started_on})",
+                    detail=f"the source started on {found.started_on}, after this adoption ({learner_started_on})",
                 )
             )
         if s.on is not None and s.on > today:
@@ -115,14 +96,14 @@ def _create_errors(data: AdoptionCreate) -> list[FieldError]:
     if data.started_on > dt.date.today():
         errors.append(FieldError(field="startedOn", detail="startedOn cannot be in the future"))
     if data.stage == "discontinued" and not data.discontinued_reason:
-        errors.append(FieldError(field="discontinuedReason", detail="stage 'discontinued' needs a reason"))
+        errors.append(FieldError(field="discontinuedReason", detail=DISCONTINUED_NEEDS_REASON))
     return errors
 
 
 async def create_adoption(
     conn: asyncpg.Connection, actor: Actor, principal: Principal, innovation_id: uuid.UUID, data: AdoptionCreate
 ) -> tuple[Adoption, int]:
-    values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     values["innovation_id"] = innovation_id
     values["partner_id"] = principal.partner_id
     try:
@@ -150,19 +131,19 @@ async def create_adoption(
     return found
 
 
-async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id: uuid.UUID) -> AdoptionFacts:
     """Inside the write transaction: lock the adoption and its site, and check the caller covers it."""
     meta = await queries.adoption_meta(conn, adoption_id)
     if meta is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
-    await require_site_writer(conn, principal, meta["site_code"])
+    await require_site_writer(conn, principal, meta.site_code)
     return meta
 
 
-def _update_rules(meta: dict[str, Any], changes: dict[str, Any]) -> None:
-    stage = changes.get("stage", meta["stage"])
-    if stage == "discontinued" and meta["stage"] != "discontinued" and not changes.get("discontinued_reason"):
-        raise InvalidInputError("moving to 'discontinued' needs a discontinuedReason", field="discontinuedReason")
+def _update_rules(meta: AdoptionFacts, changes: dict[str, Any]) -> None:
+    stage = changes.get("stage", meta.stage)
+    if stage == "discontinued" and meta.stage != "discontinued" and not changes.get("discontinued_reason"):
+        raise InvalidInputError(DISCONTINUED_NEEDS_REASON, field="discontinuedReason")
     if stage != "discontinued" and "stage" in changes:
         changes.setdefault("discontinued_reason", None)
     if "started_on" in changes and changes["started_on"] > dt.date.today():
@@ -177,20 +158,18 @@ async def update_adoption(
     data: AdoptionUpdate,
     if_match: str | None,
 ) -> tuple[Adoption, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     expected = if_match_versions(if_match)
     try:
         async with write_transaction(conn, actor):
             meta = await _writable(conn, principal, adoption_id)
-            check_external_id_writer(principal, meta["partner_id"], changes)
+            check_external_id_writer(principal, meta.partner_id, changes)
             _update_rules(meta, changes)
             ok = await queries.update_adoption(conn, adoption_id, changes, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="startedOn") from exc
     if not ok:
-        raise PreconditionFailedError(
-            f'the adoption has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
-        )
+        raise stale("the adoption", meta.version)
     found = await queries.get_adoption(conn, adoption_id)
     assert found is not None
     return found
@@ -203,7 +182,7 @@ async def add_source(
         async with write_transaction(conn, actor):
             meta = await _writable(conn, principal, adoption_id)
             errors = await check_sources(
-                conn, meta["innovation_id"], adoption_id, meta["started_on"], [data], prefix="source"
+                conn, meta.innovation_id, adoption_id, meta.started_on, [data], prefix="source"
             )
             _raise_if([FieldError(field=e.field.replace("source[0].", ""), detail=e.detail) for e in errors])
             await queries.insert_sources(conn, adoption_id, [(data.adoption_id, data.channel, data.on)])
@@ -222,3 +201,9 @@ async def remove_source(
         removed = await queries.delete_source(conn, adoption_id, source_id)
     if not removed:
         raise NotFoundError(f"adoption {adoption_id} does not learn from {source_id}")
+
+
+async def require_adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> None:
+    """404 unless the adoption exists (for listings under it that came back empty)."""
+    if not await queries.exists(conn, adoption_id):
+        raise NotFoundError(f"no adoption has id {adoption_id}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import post
 from litestar.openapi.spec import Example
 
 from service.analysis.schemas import SpcRequest, SpcResult
 from service.analysis.spc import calculate_spc
 from service.errors import responses
-from service.types import JSONBodyOf
+from service.types import json_body
 
 _MONTHLY = Example(
     summary="Monthly A&E 4-hour breaches at one trust, fewer is better, against a target of 1,200",
@@ -62,7 +64,7 @@ _BARE = Example(
     sync_to_thread=True,  # CPU-bound (about 0.1 s for 10,000 points): keep the event loop free
 )
 def calculate_spc_chart(
-    data: JSONBodyOf[SpcRequest, _MONTHLY, _BARE],
+    data: Annotated[SpcRequest, json_body(_MONTHLY, _BARE)],
 ) -> SpcResult:
     """Mean, limits and special-cause points of a series, the "Making Data Count" way (needs only `read`)."""
     return calculate_spc(

@@ -44,7 +44,7 @@ _REBASE_ITEMS = {
 }
 
 
-class SpcRequest(Base):
+class SpcRequest(Base, frozen=True):
     """A series in time order, and how to judge it."""
 
     values: Annotated[
@@ -98,7 +98,7 @@ class SpcRequest(Base):
     ] = True
 
 
-class SpcPoint(ReadBase):
+class SpcPoint(ReadBase, frozen=True):
     """One value, its phase's mean and limits, and whether it shows special cause variation."""
 
     index: int
@@ -118,7 +118,7 @@ class SpcPoint(ReadBase):
     ]
 
 
-class SpcPhase(ReadBase):
+class SpcPhase(ReadBase, frozen=True):
     """A stretch of the series with its own mean and limits."""
 
     start: Annotated[int, Meta(description="Index of the phase's first point.")]
@@ -130,7 +130,7 @@ class SpcPhase(ReadBase):
     warnings: list[str]
 
 
-class SpcResult(ReadBase):
+class SpcResult(ReadBase, frozen=True):
     """An XmR chart: every point, every phase, the variation icon and the assurance against a target."""
 
     points: list[SpcPoint]

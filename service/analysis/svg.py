@@ -144,9 +144,9 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
     out.append("</g>")
 
     if target is not None:
-        ty = coord(y(target))
+        target_y = coord(y(target))
         out.append(
-            f'<line class="target" x1="{LEFT}" y1="{ty}" x2="{WIDTH - RIGHT}" y2="{ty}" stroke="{TARGET}" '
+            f'<line class="target" x1="{LEFT}" y1="{target_y}" x2="{WIDTH - RIGHT}" y2="{target_y}" stroke="{TARGET}" '
             f'stroke-width="1.5" stroke-dasharray="8 4"><title>Target {escape(number(target))}</title></line>'
         )
 
@@ -167,7 +167,7 @@ def render_spc_svg(result: SpcResult, title: str, unit: str | None = None, targe
 
     # legend: the point types present, then the lines
     out.append('<g class="legend">')
-    lx: float = LEFT
+    lx = float(LEFT)
     ly = HEIGHT - 14
     present = [t for t in COLOURS if any(p.point_type == t for p in points)]
     for t in present:

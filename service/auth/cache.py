@@ -109,8 +109,8 @@ class KeyListener:
                 await self._task
             self._task = None
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        self.cache.invalidate(payload)
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self.cache.invalidate(str(payload))
 
     def _terminated(self, _conn: object) -> None:
         self.cache.disable()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -52,7 +51,8 @@ RETURNING id
 
 
 async def ensure_partner(conn: asyncpg.Connection, name: str) -> uuid.UUID:
-    return await conn.fetchval(_ENSURE_PARTNER, name)
+    result: uuid.UUID = await conn.fetchval(_ENSURE_PARTNER, name)
+    return result
 
 
 _INSERT_KEY = """
@@ -70,7 +70,8 @@ async def insert_key(
     scopes: list[str],
     expires_at: dt.datetime | None,
 ) -> uuid.UUID:
-    return await conn.fetchval(_INSERT_KEY, partner_id, prefix, secret_hash, scopes, expires_at)
+    result: uuid.UUID = await conn.fetchval(_INSERT_KEY, partner_id, prefix, secret_hash, scopes, expires_at)
+    return result
 
 
 _LIST_KEYS = """
@@ -80,8 +81,20 @@ ORDER BY k.created_at, k.id
 """
 
 
-async def list_keys(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_LIST_KEYS)]
+class KeyListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as `spread keys list` shows it (never its secret)."""
+
+    id: uuid.UUID
+    partner: str
+    prefix: str
+    scopes: list[str]
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+async def list_keys(conn: asyncpg.Connection) -> list[KeyListing]:
+    return [msgspec.convert(r, KeyListing) for r in await conn.fetch(_LIST_KEYS)]
 
 
 _REVOKE_KEY = """
@@ -90,7 +103,8 @@ UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETUR
 
 
 async def revoke_key(conn: asyncpg.Connection, key_id: uuid.UUID) -> dt.datetime | None:
-    return await conn.fetchval(_REVOKE_KEY, key_id)
+    result: dt.datetime | None = await conn.fetchval(_REVOKE_KEY, key_id)
+    return result
 
 
 _PARTNER_SITES = """
@@ -131,5 +145,15 @@ FROM partners p ORDER BY p.name
 """
 
 
-async def list_partners(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_LIST_PARTNERS)]
+class PartnerListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A partner, the sites it may write for, and how many live keys it has."""
+
+    id: uuid.UUID
+    name: str
+    created_at: dt.datetime
+    sites: list[str]
+    live_keys: int
+
+
+async def list_partners(conn: asyncpg.Connection) -> list[PartnerListing]:
+    return [msgspec.convert(r, PartnerListing) for r in await conn.fetch(_LIST_PARTNERS)]

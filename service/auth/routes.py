@@ -25,7 +25,7 @@ async def get_me(conn: NamedDependency[Connection], principal: NamedDependency[P
         key_id=principal.key_id,
         partner_id=principal.partner_id,
         partner=principal.partner_name,
-        scopes=list(principal.scopes),  # type: ignore[arg-type]
+        scopes=list(principal.scopes),  # type: ignore[arg-type]  # a key's scopes are checked on creation
         expires_at=principal.expires_at,
         sites=sites,
     )

@@ -138,12 +138,12 @@ def render_progress_svg(progress: Progress, campaign: Campaign, unit: str | None
     out.append('<g class="x-axis">')
     base_y = TOP + plot_h
     out.append(f'<line x1="{LEFT}" y1="{base_y}" x2="{WIDTH - RIGHT}" y2="{base_y}" stroke="{GREY}" stroke-width="1"/>')
-    for tick in _date_ticks(first, last):
-        tx = x(tick)
+    for day in _date_ticks(first, last):
+        tx = x(day)
         out.append(f'<line x1="{coord(tx)}" y1="{base_y}" x2="{coord(tx)}" y2="{base_y + 5}" stroke="{GREY}"/>')
         out.append(
             f'<text x="{coord(tx)}" y="{base_y + 20}" text-anchor="middle" fill="{GREY}">'
-            f"{escape(_tick_label(tick, span))}</text>"
+            f"{escape(_tick_label(day, span))}</text>"
         )
     out.append("</g>")
 

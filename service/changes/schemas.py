@@ -9,6 +9,23 @@ from service.types import ReadBase
 
 ChangeAction = Literal["create", "update", "delete"]
 
+Entity = Literal[
+    "site",
+    "innovation",
+    "adoption",
+    "adoption_source",
+    "adaptation",
+    "measure",
+    "observation",
+    "aim",
+    "campaign",
+    "commitment",
+    "impediment",
+    "breakthrough",
+    "webhook",
+    "submission",
+]
+
 
 class ChangeActor(ReadBase, frozen=True):
     """Who made the change: the key and its partner (null for system work such as imports)."""

@@ -32,7 +32,7 @@ import msgspec
 
 from service.auth.queries import ensure_partner
 from service.auth.schemas import Principal
-from service.campaigns import service
+from service.campaigns import commitment_service, service
 from service.campaigns.schemas import (
     BreakthroughCreate,
     CampaignCreate,
@@ -161,7 +161,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
         committed = [c[0] for c in COMMITMENTS]
         for i, (site, share, agreed_on, start, growth, last_month) in enumerate(COMMITMENTS):
             halfway = dt.date(YEAR, 7, 1) if agreed_on < dt.date(YEAR, 7, 1) else None
-            await service.put_commitment(
+            await commitment_service.put_commitment(
                 conn,
                 actor,
                 principal,
@@ -189,7 +189,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
                 await write_observations(conn, actor, principal, adoption["id"], items)
                 observations += len(items)
 
-        workforce, _ = await service.create_impediment(
+        workforce, _ = await commitment_service.create_impediment(
             conn,
             actor,
             principal,
@@ -201,7 +201,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
                 raised_on=dt.date(YEAR, 6, 20),
             ),
         )
-        await service.update_impediment(
+        await commitment_service.update_impediment(
             conn,
             actor,
             principal,
@@ -213,7 +213,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
             ),
             None,
         )
-        kit, _ = await service.create_impediment(
+        kit, _ = await commitment_service.create_impediment(
             conn,
             actor,
             principal,
@@ -225,7 +225,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
                 raised_on=dt.date(YEAR, 3, 5),
             ),
         )
-        await service.update_impediment(
+        await commitment_service.update_impediment(
             conn,
             actor,
             principal,
@@ -262,7 +262,7 @@ async def load_campaign_demo(conn: asyncpg.Connection, echo: Echo = print) -> No
                 )
             )
         for breakthrough in breakthroughs:
-            await service.create_breakthrough(conn, actor, principal, campaign.id, breakthrough)
+            await commitment_service.create_breakthrough(conn, actor, principal, campaign.id, breakthrough)
     echo(
         f"  {NAME}: {len(COMMITMENTS)} commitments (5,800 of 6,000 apportioned), {observations} {MEASURE} "
         f"observations, 2 impediments, {len(breakthroughs)} breakthroughs (fictional)"

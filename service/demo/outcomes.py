@@ -50,6 +50,7 @@ from service.innovations.service import create_innovation
 from service.outcomes import queries
 from service.outcomes.schemas import AdoptionAimCreate, MeasureCreate, ObservationIn, TrajectoryPoint
 from service.outcomes.service import create_aim, create_measure, write_observations
+from service.vocab import Channel, Stage
 
 Echo = Callable[[str], Any]
 
@@ -118,9 +119,9 @@ INNOVATION = InnovationCreate(
 class _Plan(msgspec.Struct, frozen=True):
     site: str
     started_on: dt.date
-    stage: str
+    stage: Stage
     source: int | None = None  # index in PLAN of the adoption it learned from
-    channel: str = "peer_visit"
+    channel: Channel = "peer_visit"
     reason: str | None = None
     trajectory: bool = False
 
@@ -260,7 +261,7 @@ async def _create_innovation(conn: asyncpg.Connection, actor: Actor, principal: 
     for plan in PLAN[1:]:
         sources = []
         if plan.source is not None:
-            sources = [SourceIn(adoption_id=ids[plan.source], channel=plan.channel, on=plan.started_on)]  # type: ignore[arg-type]
+            sources = [SourceIn(adoption_id=ids[plan.source], channel=plan.channel, on=plan.started_on)]
         adoption, _ = await create_adoption(
             conn,
             actor,
@@ -269,7 +270,7 @@ async def _create_innovation(conn: asyncpg.Connection, actor: Actor, principal: 
             AdoptionCreate(
                 site_code=plan.site,
                 started_on=plan.started_on,
-                stage=plan.stage,  # type: ignore[arg-type]
+                stage=plan.stage,
                 sources=sources,
                 notes=NOTE,
                 discontinued_reason=plan.reason,

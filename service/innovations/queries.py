@@ -126,6 +126,7 @@ async def insert_innovation(conn: asyncpg.Connection, v: dict[str, Any]) -> tupl
         v["created_by_partner_id"],
         v.get("is_demo", False),
     )
+    assert row is not None  # INSERT ... RETURNING gives its row
     return msgspec.convert(row, Innovation), row["version"]
 
 
@@ -144,7 +145,10 @@ async def insert_origin_adoption(
     started_on: dt.date,
     partner_id: uuid.UUID | None,
 ) -> uuid.UUID:
-    return await conn.fetchval(INSERT_ORIGIN_ADOPTION, innovation_id, site_code, stage, started_on, partner_id)
+    result: uuid.UUID = await conn.fetchval(
+        INSERT_ORIGIN_ADOPTION, innovation_id, site_code, stage, started_on, partner_id
+    )
+    return result
 
 
 _UPDATABLE = (
@@ -211,20 +215,29 @@ FROM innovations i WHERE i.id = $1
 """
 
 
+class InnovationFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What an innovation's write rules need (fetched under its lock)."""
+
+    version: int
+    created_by_partner_id: uuid.UUID | None
+    used_component_keys: frozenset[str]
+    parent_derives_from_this: bool
+
+
 async def innovation_meta(
     conn: asyncpg.Connection, innovation_id: uuid.UUID, candidate_parent: uuid.UUID | None
-) -> dict[str, Any] | None:
+) -> InnovationFacts | None:
     """What the write rules need: version, creator, component keys in use, and whether the
     proposed parent derives (directly or not) from this innovation (a derivation cycle)."""
     row = await conn.fetchrow(INNOVATION_META, innovation_id, candidate_parent)
     if row is None:
         return None
-    return {
-        "version": row["version"],
-        "created_by_partner_id": row["created_by_partner_id"],
-        "used_component_keys": set(row["used_component_keys"]),
-        "parent_derives_from_this": bool(row["is_ancestor_of_candidate"]) if candidate_parent else False,
-    }
+    return InnovationFacts(
+        version=row["version"],
+        created_by_partner_id=row["created_by_partner_id"],
+        used_component_keys=frozenset(row["used_component_keys"]),
+        parent_derives_from_this=bool(row["is_ancestor_of_candidate"]) if candidate_parent else False,
+    )
 
 
 # Locks, taken at the start of a write transaction (the write shape: lock, fetch, check, write).
@@ -263,4 +276,5 @@ ADOPTION_OF = "SELECT innovation_id FROM adoptions WHERE id = $1"
 
 
 async def adoption_innovation(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> uuid.UUID | None:
-    return await conn.fetchval(ADOPTION_OF, adoption_id)
+    result: uuid.UUID | None = await conn.fetchval(ADOPTION_OF, adoption_id)
+    return result

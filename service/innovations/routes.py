@@ -12,11 +12,11 @@ from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created
+from service.http import also_answers, created, tagged
 from service.innovations import queries, service
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationPage, InnovationUpdate
 from service.shaping import (
@@ -36,11 +36,11 @@ from service.types import (
     LINE,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     cursor_int4,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import Category, EvidenceLevel, InnovationStatus
 
@@ -146,7 +146,7 @@ async def create_innovation(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[InnovationCreate, CREATE_EXAMPLE],
+    data: Annotated[InnovationCreate, json_body(CREATE_EXAMPLE)],
 ) -> Response[Innovation]:
     """Register an innovation; its origin adoption at the origin site is created with it."""
     innovation, version = await service.create_innovation(conn, actor, principal, data)
@@ -187,14 +187,15 @@ async def update_innovation(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: InnovationId,
-    data: JSONBodyOf[
-        InnovationUpdate, Example(summary="Raise the evidence level", value={"evidenceLevel": "peer_reviewed"})
+    data: Annotated[
+        InnovationUpdate,
+        json_body(Example(summary="Raise the evidence level", value={"evidenceLevel": "peer_reviewed"})),
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Innovation]:
     """Partial update by the registering partner or an admin; honours If-Match."""
     innovation, version = await service.update_innovation(conn, actor, principal, id, data, if_match)
-    return Response(content=innovation, headers={"ETag": f'"{version}"'})
+    return tagged(innovation, version)
 
 
 @delete(
@@ -214,7 +215,7 @@ async def retire_innovation(
 ) -> Response[Innovation]:
     """Retire (status `retired`); nothing is erased, and its adoptions stay as evidence."""
     innovation, version = await service.retire_innovation(conn, actor, principal, id, if_match)
-    return Response(content=innovation, headers={"ETag": f'"{version}"'})
+    return tagged(innovation, version)
 
 
 @get(

@@ -13,17 +13,19 @@ import msgspec
 
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
 from service.innovations import queries
+from service.innovations.queries import InnovationFacts
 from service.innovations.schemas import Innovation, InnovationCreate, InnovationUpdate
-from service.types import if_match_versions
+from service.types import changes_of, fields_of, if_match_versions
 
 
 def slugify(title: str) -> str:
@@ -53,14 +55,11 @@ def _check_components(components: list[Any]) -> None:
 
 
 def map_db_error(exc: asyncpg.PostgresError) -> Exception:
-    constraint = getattr(exc, "constraint_name", None)
-    if constraint == "innovations_slug_key":
-        return ConflictError("another innovation already has that slug; choose another or leave it out")
-    if constraint == "innovations_not_own_parent":
-        return InvalidInputError("an innovation cannot derive from itself", field="derivedFromId")
-    if constraint == "adoptions_one_open_per_site":
-        return ConflictError("this site already has an open adoption of this innovation")
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        constraint = getattr(exc, "constraint_name", None)
         return InvalidInputError(f"a referenced record does not exist ({constraint})", field="body")
     return exc
 
@@ -88,7 +87,7 @@ async def create_innovation(
     if data.originated_on > dt.date.today():
         raise InvalidInputError("originatedOn cannot be in the future", field="originatedOn")
     await _check_derivation(conn, data.derived_from_id, data.derived_from_adoption_id)
-    values: dict[str, Any] = {k: getattr(data, k) for k in data.__struct_fields__}
+    values = fields_of(data)
     values["core_components"] = msgspec.to_builtins(data.core_components)
     values["links"] = msgspec.to_builtins(data.links)
     values["contacts"] = msgspec.to_builtins(data.contacts)
@@ -114,11 +113,11 @@ async def create_innovation(
 
 async def _writable(
     conn: asyncpg.Connection, principal: Principal, innovation_id: uuid.UUID, candidate_parent: uuid.UUID | None = None
-) -> dict[str, Any]:
+) -> InnovationFacts:
     meta = await queries.innovation_meta(conn, innovation_id, candidate_parent)
     if meta is None:
         raise NotFoundError(f"no innovation has id {innovation_id}")
-    if not principal.is_admin and meta["created_by_partner_id"] != principal.partner_id:
+    if not principal.is_admin and meta.created_by_partner_id != principal.partner_id:
         raise ForbiddenError("only the partner that registered this innovation, or an admin, may change it")
     return meta
 
@@ -131,7 +130,7 @@ async def update_innovation(
     data: InnovationUpdate,
     if_match: str | None,
 ) -> tuple[Innovation, int]:
-    changes = {k: getattr(data, k) for k in data.__struct_fields__ if getattr(data, k) is not msgspec.UNSET}
+    changes = changes_of(data)
     new_parent = changes.get("derived_from_id")
     expected = if_match_versions(if_match)
     try:
@@ -145,21 +144,19 @@ async def update_innovation(
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(
-            f'the innovation has changed since you read it (ETag "{meta["version"]}"); GET it again and retry'
-        )
+        raise stale("the innovation", meta.version)
     return updated
 
 
 async def _check_update(
-    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], meta: dict[str, Any]
+    conn: asyncpg.Connection, innovation_id: uuid.UUID, changes: dict[str, Any], meta: InnovationFacts
 ) -> None:
     """The rules a PATCH must pass, over facts fetched under the innovation's lock."""
     new_parent = changes.get("derived_from_id")
     if "core_components" in changes:
         _check_components(changes["core_components"])
         kept = {c.key for c in changes["core_components"]}
-        dropped = sorted(meta["used_component_keys"] - kept)
+        dropped = sorted(meta.used_component_keys - kept)
         if dropped:
             raise ConflictError(
                 f"core components {', '.join(dropped)} are named by adaptations and cannot be removed",
@@ -171,7 +168,7 @@ async def _check_update(
             changes[key] = msgspec.to_builtins(changes[key])
     if "originated_on" in changes and changes["originated_on"] > dt.date.today():
         raise InvalidInputError("originatedOn cannot be in the future", field="originatedOn")
-    if new_parent is not None and (new_parent == innovation_id or meta["parent_derives_from_this"]):
+    if new_parent is not None and (new_parent == innovation_id or meta.parent_derives_from_this):
         raise ConflictError("that derivation would make the family tree a cycle")
     if "derived_from_id" in changes or "derived_from_adoption_id" in changes:
         await _check_derivation(
@@ -184,3 +181,9 @@ async def retire_innovation(
 ) -> tuple[Innovation, int]:
     """DELETE retires: status becomes ``retired``; nothing is erased."""
     return await update_innovation(conn, actor, principal, innovation_id, InnovationUpdate(status="retired"), if_match)
+
+
+async def require_innovation(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> None:
+    """404 unless the innovation exists (for listings under it that came back empty)."""
+    if not await queries.exists(conn, innovation_id):
+        raise NotFoundError(f"no innovation has id {innovation_id}")

@@ -21,16 +21,13 @@ from typing import Any
 
 import anyio.to_thread
 import asyncpg
-import msgspec
 
 from service.errors import InvalidInputError, NotFoundError
-from service.outcomes import queries
-from service.outcomes.queries import SeriesRow
-from service.outcomes.schemas import (
-    DiscontinuedAdoption,
+from service.outcomes import insight_queries, queries
+from service.outcomes.insight_queries import PeerCandidate, SeriesRow
+from service.outcomes.insight_schemas import (
     ExceptionalAdoption,
     ExceptionalPage,
-    FidelityCounts,
     MeasureEffect,
     Peer,
     PeerPage,
@@ -43,9 +40,8 @@ from service.outcomes.schemas import (
     RegionUptake,
     SiteBrief,
     SpcSummary,
-    StageCounts,
 )
-from service.outcomes.service import assess_series, assessable, could_improve
+from service.outcomes.spc_service import assess_series, assessable, could_improve
 
 NEAR_KM = 50.0
 REGIONAL_KM = 150.0
@@ -86,20 +82,20 @@ async def exceptional(
         )
     if innovation_id is not None and not await queries.innovation_exists(conn, innovation_id):
         raise InvalidInputError(f"no innovation has id {innovation_id}", field="innovation")
-    rows = await queries.measure_series(conn, measure_code, innovation_id, region, since)
+    rows = await insight_queries.measure_series(conn, measure_code, innovation_id, region, since)
     summaries = await _assess_all(rows)
     assessed = sum(1 for r in rows if assessable(r))
     improving = [(r, s) for r, s in zip(rows, summaries, strict=True) if s is not None and s.improving]
     improving.sort(key=lambda rs: (-(rs[1].improvement or 0.0), rs[0].started_on, str(rs[0].adoption_id)))
     chosen = improving[:limit]
-    adaptations = await queries.adaptations_of(conn, [r.adoption_id for r, _ in chosen])
+    adaptations = await insight_queries.adaptations_of(conn, [r.adoption_id for r, _ in chosen])
     items = [
         ExceptionalAdoption(
             rank=rank,
             adoption_id=r.adoption_id,
             innovation_id=r.innovation_id,
             innovation_title=r.innovation_title,
-            stage=r.stage,  # type: ignore[arg-type]
+            stage=r.stage,
             started_on=r.started_on,
             site=r.site,
             spc=s,
@@ -147,46 +143,44 @@ def peer_sort_key(p: Peer) -> tuple[Any, ...]:
     )
 
 
-def _reasons(c: dict[str, Any], target: SiteBrief, improving: list[str], distance: float | None) -> list[str]:
-    reasons = [f"{c['stage']} since adopting on {c['started_on'].isoformat()}"]
+def _reasons(c: PeerCandidate, target: SiteBrief, improving: list[str], distance: float | None) -> list[str]:
+    reasons = [f"{c.stage} since adopting on {c.started_on.isoformat()}"]
     reasons += [f"special-cause improvement in {code} after it started" for code in improving]
     if distance is not None:
         reasons.append(f"{distance:.0f} km away")
-    if c["same_icb"]:
-        reasons.append(f"in the same ICB ({c['icb_code']})")
-    elif c["same_region"]:
-        reasons.append(f"in the same region ({c['region_code']})")
-    if c["same_kind"]:
-        reasons.append(f"the same kind of site as {target.code} ({c['kind']})")
+    if c.same_icb:
+        reasons.append(f"in the same ICB ({c.icb_code})")
+    elif c.same_region:
+        reasons.append(f"in the same region ({c.region_code})")
+    if c.same_kind:
+        reasons.append(f"the same kind of site as {target.code} ({c.kind})")
     return reasons
 
 
 async def peers(conn: asyncpg.Connection, innovation_id: uuid.UUID, site_code: str, limit: int) -> PeerPage:
     if not await queries.innovation_exists(conn, innovation_id):
         raise NotFoundError(f"no innovation has id {innovation_id}")
-    target = await queries.site_brief(conn, site_code)
+    target = await insight_queries.site_brief(conn, site_code)
     if target is None:
         raise InvalidInputError(f"no site has code '{site_code}'", field="site")
-    candidates = await queries.peer_candidates(conn, innovation_id, site_code)
-    rows = await queries.innovation_series(conn, innovation_id)
+    candidates = await insight_queries.peer_candidates(conn, innovation_id, site_code)
+    rows = await insight_queries.innovation_series(conn, innovation_id)
     improving = _improving_measures(rows, await _assess_all(rows))
     found: list[Peer] = []
     for c in candidates:
-        distance = c["distance_km"]
+        distance = c.distance_km
         distance = None if distance is None or math.isnan(distance) else round(distance, 1)
-        measures = improving.get(c["adoption_id"], [])
+        measures = improving.get(c.adoption_id, [])
         found.append(
             Peer(
-                adoption_id=c["adoption_id"],
-                stage=c["stage"],
-                started_on=c["started_on"],
-                site=SiteBrief(
-                    code=c["code"], name=c["name"], kind=c["kind"], region_code=c["region_code"], icb_code=c["icb_code"]
-                ),
+                adoption_id=c.adoption_id,
+                stage=c.stage,
+                started_on=c.started_on,
+                site=SiteBrief(code=c.code, name=c.name, kind=c.kind, region_code=c.region_code, icb_code=c.icb_code),
                 distance_km=distance,
                 improving=bool(measures),
                 improving_measures=measures,
-                same_kind=bool(c["same_kind"]),
+                same_kind=bool(c.same_kind),
                 reasons=_reasons(c, target, measures, distance),
             )
         )
@@ -240,52 +234,52 @@ async def reaim(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> Reaim:
     if not await queries.innovation_exists(conn, innovation_id):
         raise NotFoundError(f"no innovation has id {innovation_id}")
     today = dt.date.today()
-    c = await queries.reaim_counts(conn, innovation_id, today)
-    rows = await queries.innovation_series(conn, innovation_id)
+    c = await insight_queries.reaim_counts(conn, innovation_id, today)
+    rows = await insight_queries.innovation_series(conn, innovation_id)
     summaries = await _assess_all(rows)
     regions = [
         RegionUptake(
-            region_code=r["regionCode"],
-            region_name=r["regionName"],
-            trusts=r["trusts"],
-            trusts_adopted=r["trustsAdopted"],
-            trust_share=_share(r["trustsAdopted"], r["trusts"]),
-            icbs=r["icbs"],
-            icbs_adopted=r["icbsAdopted"],
-            icb_share=_share(r["icbsAdopted"], r["icbs"]),
+            region_code=r.region_code,
+            region_name=r.region_name,
+            trusts=r.trusts,
+            trusts_adopted=r.trusts_adopted,
+            trust_share=_share(r.trusts_adopted, r.trusts),
+            icbs=r.icbs,
+            icbs_adopted=r.icbs_adopted,
+            icb_share=_share(r.icbs_adopted, r.icbs),
         )
-        for r in c["by_region"]
+        for r in c.by_region
     ]
     return Reaim(
         innovation_id=innovation_id,
         as_of=today,
         reach=ReaimReach(
-            adoptions=c["adoptions"],
-            sites=c["sites"],
-            regions=len(c["region_codes"]),
-            icbs=len(c["icb_codes"]),
-            region_codes=sorted(c["region_codes"]),
-            icb_codes=sorted(c["icb_codes"]),
+            adoptions=c.adoptions,
+            sites=c.sites,
+            regions=len(c.region_codes),
+            icbs=len(c.icb_codes),
+            region_codes=sorted(c.region_codes),
+            icb_codes=sorted(c.icb_codes),
         ),
         effectiveness=_effectiveness(rows, summaries),
         adoption=ReaimAdoption(
-            trusts=c["trusts"],
-            trusts_adopted=c["trusts_adopted"],
-            trust_share=_share(c["trusts_adopted"], c["trusts"]),
-            icbs=c["icbs"],
-            icbs_adopted=c["icbs_adopted"],
-            icb_share=_share(c["icbs_adopted"], c["icbs"]),
+            trusts=c.trusts,
+            trusts_adopted=c.trusts_adopted,
+            trust_share=_share(c.trusts_adopted, c.trusts),
+            icbs=c.icbs,
+            icbs_adopted=c.icbs_adopted,
+            icb_share=_share(c.icbs_adopted, c.icbs),
             by_region=regions,
         ),
         implementation=ReaimImplementation(
-            adoptions_by_stage=msgspec.convert(c["by_stage"], StageCounts),
-            adaptations=c["adaptations"],
-            adaptations_by_fidelity=msgspec.convert(c["by_fidelity"], FidelityCounts),
+            adoptions_by_stage=c.by_stage,
+            adaptations=c.adaptations,
+            adaptations_by_fidelity=c.by_fidelity,
         ),
         maintenance=ReaimMaintenance(
-            sustaining=c["sustaining"],
-            sustained_12_months=c["sustained_12"],
-            discontinued=c["discontinued"],
-            discontinued_adoptions=msgspec.convert(c["discontinued_adoptions"], list[DiscontinuedAdoption]),
+            sustaining=c.sustaining,
+            sustained_12_months=c.sustained_12,
+            discontinued=c.discontinued,
+            discontinued_adoptions=c.discontinued_adoptions,
         ),
     )

@@ -1,4 +1,4 @@
-"""SQL for measures, observations, aims and insight. Records never leave this module.
+"""SQL for measures, observations and aims. Records never leave this module (insight: insight_queries).
 
 A "series" is one adoption's observations of one measure in one period kind, in time order.
 When an adoption has reported a measure in more than one period kind (monthly, then weekly),
@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.outcomes.schemas import AdaptationBrief, Measure, Observation, SiteBrief, TrajectoryPoint
+from service.outcomes.schemas import Measure, Observation, ObservationIn, Period
 
 # --- measures --------------------------------------------------------------------------------
 
@@ -103,6 +103,7 @@ async def insert_measure(conn: asyncpg.Connection, v: dict[str, Any], partner_id
         v["innovation_id"],
         partner_id,
     )
+    assert row is not None  # INSERT ... RETURNING gives its row
     return _measure_row(row)
 
 
@@ -157,9 +158,20 @@ WHERE a.id = $1
 """
 
 
-async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any] | None:
+class AdoptionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """An adoption as outcomes need it: its innovation, its site, where it stands."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+    site_name: str
+    stage: str
+    started_on: dt.date
+
+
+async def adoption_context(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts | None:
     row = await conn.fetchrow(ADOPTION_CONTEXT, adoption_id)
-    return dict(row) if row else None
+    return None if row is None else msgspec.convert(row, AdoptionFacts)
 
 
 INNOVATION_EXISTS = "SELECT EXISTS (SELECT 1 FROM innovations WHERE id = $1)"
@@ -218,7 +230,7 @@ ORDER BY i.ord
 
 
 async def _upsert(
-    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         UPSERT_OBSERVATIONS,
@@ -234,7 +246,7 @@ async def _upsert(
 
 
 async def upsert_observations(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[tuple[Observation, str]]:
     """Upsert ``items`` (ObservationIn) for one adoption; each stored row with created/updated/unchanged."""
     rows = await _upsert(conn, [adoption_id] * len(items), items, partner_id)
@@ -242,7 +254,7 @@ async def upsert_observations(
 
 
 async def upsert_observations_many(
-    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[Any], partner_id: uuid.UUID | None
+    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID], items: list[ObservationIn], partner_id: uuid.UUID | None
 ) -> list[str]:
     """Upsert ``items[i]`` (ObservationIn) for ``adoption_ids[i]``, many adoptions in one statement;
     the outcome of each (created/updated/unchanged), in order."""
@@ -299,364 +311,10 @@ ORDER BY o.period_start
 
 
 async def series(
-    conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str, period: str | None
-) -> tuple[str | None, list[dt.date], list[float]]:
+    conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str, period: Period | None
+) -> tuple[Period | None, list[dt.date], list[float]]:
     """The period kind used, and the series' period starts and values in time order."""
     rows = await conn.fetch(SERIES, adoption_id, measure, period)
     if not rows:
         return period, [], []
     return rows[0]["period"], [r["period_start"] for r in rows], [r["value"] for r in rows]
-
-
-# --- aims ------------------------------------------------------------------------------------
-
-INSERT_AIM = """
-INSERT INTO aims (adoption_id, measure_code, baseline, target, due_on, trajectory, partner_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, created_at
-"""
-
-
-async def insert_aim(conn: asyncpg.Connection, adoption_id: uuid.UUID, v: dict[str, Any], partner_id: Any) -> Any:
-    return await conn.fetchrow(
-        INSERT_AIM,
-        adoption_id,
-        v["measure_code"],
-        v["baseline"],
-        v["target"],
-        v["due_on"],
-        v["trajectory"],
-        partner_id,
-    )
-
-
-# Each aim with what judging it needs: the adoption's start, the measure's direction and the
-# latest observation of the measure (aims_adoption_idx, then the observations unique key).
-LIST_AIMS = """
-SELECT am.id, am.adoption_id, am.measure_code, am.baseline, am.target, am.due_on, am.trajectory,
-       am.created_at, am.updated_at, a.started_on, m.improvement_direction,
-       lo.period_start AS latest_period_start, lo.value AS latest_value
-FROM aims am
-JOIN adoptions a ON a.id = am.adoption_id
-JOIN measures m ON m.code = am.measure_code
-LEFT JOIN LATERAL (
-    SELECT o.period_start, o.value FROM observations o
-    WHERE o.adoption_id = am.adoption_id AND o.measure_code = am.measure_code
-    ORDER BY o.period_start DESC, o.period LIMIT 1
-) lo ON true
-WHERE am.adoption_id = $1
-  AND ($2::text IS NULL OR am.measure_code = $2)
-  AND ($3::uuid IS NULL OR am.id = $3)
-  AND ($4::timestamptz IS NULL OR (am.created_at, am.id) > ($4, $5::uuid))
-ORDER BY am.created_at, am.id
-LIMIT $6
-"""
-
-
-class AimRow(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    adoption_id: uuid.UUID
-    measure_code: str
-    baseline: float
-    target: float
-    due_on: dt.date
-    trajectory: list[TrajectoryPoint]
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    started_on: dt.date
-    improvement_direction: str
-    latest_period_start: dt.date | None
-    latest_value: float | None
-
-
-async def list_aims(
-    conn: asyncpg.Connection,
-    adoption_id: uuid.UUID,
-    measure: str | None,
-    after: tuple[dt.datetime, uuid.UUID] | None,
-    limit: int,
-    aim_id: uuid.UUID | None = None,
-) -> list[AimRow]:
-    rows = await conn.fetch(
-        LIST_AIMS,
-        adoption_id,
-        measure,
-        aim_id,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
-    )
-    return [msgspec.convert(dict(r), AimRow) for r in rows]
-
-
-LATEST_AIM_TARGET = """
-SELECT am.target FROM aims am WHERE am.adoption_id = $1 AND am.measure_code = $2
-ORDER BY am.created_at DESC, am.id DESC LIMIT 1
-"""
-
-
-async def latest_aim_target(conn: asyncpg.Connection, adoption_id: uuid.UUID, measure: str) -> float | None:
-    return await conn.fetchval(LATEST_AIM_TARGET, adoption_id, measure)
-
-
-# --- insight ---------------------------------------------------------------------------------
-
-
-class SeriesRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One adoption's series of one measure, with what the insight endpoints report about it."""
-
-    adoption_id: uuid.UUID
-    innovation_id: uuid.UUID
-    innovation_title: str
-    stage: str
-    started_on: dt.date
-    site: SiteBrief
-    measure_code: str
-    improvement_direction: str
-    period: str
-    periods: list[dt.date]
-    values: list[float]
-
-
-def _series_row(r: asyncpg.Record) -> SeriesRow:
-    return SeriesRow(
-        adoption_id=r["adoption_id"],
-        innovation_id=r["innovation_id"],
-        innovation_title=r["innovation_title"],
-        stage=r["stage"],
-        started_on=r["started_on"],
-        site=SiteBrief(
-            code=r["site_code"],
-            name=r["site_name"],
-            kind=r["site_kind"],
-            region_code=r["region_code"],
-            icb_code=r["icb_code"],
-        ),
-        measure_code=r["measure_code"],
-        improvement_direction=r["improvement_direction"],
-        period=r["period"],
-        periods=list(r["periods"]),
-        values=list(r["values"]),
-    )
-
-
-# One pass over the observations, in the order of observations_measure_idx (measure, adoption,
-# period kind, start; value included): each (adoption, measure, period kind) series aggregated,
-# then the period kind of the latest observation kept. Only then the 1-row-per-series joins.
-_SERIES_SELECT = """
-picked AS (
-    SELECT DISTINCT ON (g.adoption_id, g.measure_code) g.adoption_id, g.measure_code, g.period, g.periods, g.values
-    FROM grouped g
-    ORDER BY g.adoption_id, g.measure_code, g.latest DESC, g.period
-)
-SELECT a.id AS adoption_id, a.innovation_id, i.title AS innovation_title, a.stage, a.started_on,
-       s.code AS site_code, s.name AS site_name, s.kind AS site_kind, s.region_code, s.icb_code,
-       p.measure_code, m.improvement_direction, p.period, p.periods, p.values
-FROM picked p
-JOIN adoptions a ON a.id = p.adoption_id
-JOIN innovations i ON i.id = a.innovation_id
-JOIN sites s ON s.code = a.site_code
-JOIN measures m ON m.code = p.measure_code
-"""
-
-_GROUPED = """
-    SELECT o.adoption_id, o.measure_code, o.period, max(o.period_start) AS latest,
-           array_agg(o.period_start ORDER BY o.period_start) AS periods,
-           array_agg(o.value ORDER BY o.period_start) AS values
-    FROM observations o
-"""
-
-# Every (filtered) adoption's series of one measure.
-MEASURE_SERIES = (
-    "WITH grouped AS ("
-    + _GROUPED
-    + """
-    WHERE o.measure_code = $1
-      AND o.adoption_id IN (
-          SELECT a.id FROM adoptions a JOIN sites s ON s.code = a.site_code
-          WHERE ($2::uuid IS NULL OR a.innovation_id = $2)
-            AND ($3::text IS NULL OR s.region_code = $3)
-            AND ($4::date IS NULL OR a.started_on >= $4))
-    GROUP BY o.measure_code, o.adoption_id, o.period
-),"""
-    + _SERIES_SELECT
-)
-
-
-async def measure_series(
-    conn: asyncpg.Connection, measure: str, innovation_id: uuid.UUID | None, region: str | None, since: dt.date | None
-) -> list[SeriesRow]:
-    rows = await conn.fetch(MEASURE_SERIES, measure, innovation_id, region, since)
-    return [_series_row(r) for r in rows]
-
-
-# Every series (each measure) of one innovation's adoptions: adoptions_innovation_idx, then the
-# observations unique key (adoption, measure, period kind, start).
-INNOVATION_SERIES = (
-    "WITH grouped AS ("
-    + _GROUPED
-    + """
-    WHERE o.adoption_id IN (SELECT a.id FROM adoptions a WHERE a.innovation_id = $1)
-    GROUP BY o.adoption_id, o.measure_code, o.period
-),"""
-    + _SERIES_SELECT
-)
-
-
-async def innovation_series(conn: asyncpg.Connection, innovation_id: uuid.UUID) -> list[SeriesRow]:
-    rows = await conn.fetch(INNOVATION_SERIES, innovation_id)
-    return [_series_row(r) for r in rows]
-
-
-ADAPTATIONS_OF = """
-SELECT ad.adoption_id, ad.id, ad.description, ad.made_on, ad.phase, ad.what_modified, ad.nature, ad.fidelity,
-       ad.core_component_keys
-FROM adaptations ad
-WHERE ad.adoption_id = ANY($1::uuid[])
-ORDER BY ad.adoption_id, ad.made_on NULLS LAST, ad.created_at, ad.id
-"""
-
-
-async def adaptations_of(
-    conn: asyncpg.Connection, adoption_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[AdaptationBrief]]:
-    out: dict[uuid.UUID, list[AdaptationBrief]] = {a: [] for a in adoption_ids}
-    if not adoption_ids:
-        return out
-    for r in await conn.fetch(ADAPTATIONS_OF, adoption_ids):
-        out[r["adoption_id"]].append(msgspec.convert(r, AdaptationBrief))
-    return out
-
-
-SITE_BRIEF = "SELECT code, name, kind, region_code, icb_code FROM sites WHERE code = $1"
-
-
-async def site_brief(conn: asyncpg.Connection, code: str) -> SiteBrief | None:
-    row = await conn.fetchrow(SITE_BRIEF, code)
-    return SiteBrief(**dict(row)) if row else None
-
-
-# Candidate adoptions a site could learn from, with the distance between the two places.
-# Coordinates: the site's own; else the mean of its child sites' (a trust's hospitals); else
-# its ICB's centroid; else its region's. Adoptions by the same organisation (the site itself,
-# a trust's own hospital sites, a hospital site's trust and sibling sites) are left out, as are
-# those not yet piloting, and discontinued ones.
-PEER_CANDIDATES = """
-WITH target AS (
-    SELECT code, kind, parent_code, region_code, icb_code FROM sites WHERE code = $2
-),
-cand AS (
-    SELECT a.id AS adoption_id, a.stage, a.started_on, s.code, s.name, s.kind, s.region_code, s.icb_code
-    FROM adoptions a
-    JOIN sites s ON s.code = a.site_code
-    CROSS JOIN target t
-    WHERE a.innovation_id = $1
-      AND a.stage IN ('piloting', 'implementing', 'sustaining')
-      AND s.code <> t.code
-      AND NOT (s.kind = 'trust_site' AND s.parent_code = t.code)
-      AND NOT (t.kind = 'trust_site' AND (s.code = t.parent_code
-                                         OR (s.kind = 'trust_site' AND s.parent_code = t.parent_code)))
-),
-points AS (
-    SELECT x.code,
-           coalesce(x.latitude, ch.lat, icb.latitude, reg.latitude) AS lat,
-           coalesce(x.longitude, ch.lon, icb.longitude, reg.longitude) AS lon
-    FROM sites x
-    LEFT JOIN LATERAL (
-        SELECT avg(c.latitude) AS lat, avg(c.longitude) AS lon FROM sites c
-        WHERE c.parent_code = x.code AND c.latitude IS NOT NULL
-    ) ch ON x.latitude IS NULL
-    LEFT JOIN sites icb ON icb.code = x.icb_code
-    LEFT JOIN sites reg ON reg.code = x.region_code
-    WHERE x.code IN (SELECT code FROM cand UNION SELECT code FROM target)
-)
-SELECT c.adoption_id, c.stage, c.started_on, c.code, c.name, c.kind, c.region_code, c.icb_code,
-       c.kind = t.kind AS same_kind,
-       c.icb_code IS NOT NULL AND c.icb_code = t.icb_code AS same_icb,
-       c.region_code IS NOT NULL AND c.region_code = t.region_code AS same_region,
-       2 * 6371.0088 * asin(sqrt(
-           power(sin(radians(cp.lat - tp.lat) / 2), 2)
-           + cos(radians(tp.lat)) * cos(radians(cp.lat)) * power(sin(radians(cp.lon - tp.lon) / 2), 2)
-       )) AS distance_km
-FROM cand c
-CROSS JOIN target t
-LEFT JOIN points cp ON cp.code = c.code
-LEFT JOIN points tp ON tp.code = t.code
-"""
-
-
-async def peer_candidates(conn: asyncpg.Connection, innovation_id: uuid.UUID, site: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(PEER_CANDIDATES, innovation_id, site)]
-
-
-# RE-AIM counts of one innovation in one statement. A trust has taken the innovation up when
-# it, or one of its sites, has an adoption at any stage; an ICB when any site in it has.
-# Denominators: open English trusts (those with a region) and open ICBs.
-REAIM = """
-WITH ad AS (
-    SELECT a.id, a.site_code, a.stage, a.started_on, s.parent_code, s.region_code, s.icb_code
-    FROM adoptions a JOIN sites s ON s.code = a.site_code
-    WHERE a.innovation_id = $1
-),
-trusts AS (
-    SELECT code, region_code FROM sites WHERE kind = 'trust' AND status = 'open' AND region_code IS NOT NULL
-),
-icbs AS (
-    SELECT code, region_code FROM sites WHERE kind = 'icb' AND status = 'open'
-),
-adopted_trusts AS (
-    SELECT DISTINCT t.code, t.region_code FROM trusts t
-    JOIN ad ON t.code IN (ad.site_code, ad.parent_code)
-),
-adopted_icbs AS (
-    SELECT DISTINCT i.code, i.region_code FROM icbs i JOIN ad ON ad.icb_code = i.code
-),
-sustaining_since AS (
-    SELECT ad.id, max(h.on_date) AS since
-    FROM ad JOIN adoption_stages h ON h.adoption_id = ad.id AND h.stage = 'sustaining'
-    WHERE ad.stage = 'sustaining'
-    GROUP BY ad.id
-),
-discontinued AS (
-    SELECT ad.id, ad.site_code, a.discontinued_reason AS reason,
-           (SELECT max(h.on_date) FROM adoption_stages h
-             WHERE h.adoption_id = ad.id AND h.stage = 'discontinued') AS on_date
-    FROM ad JOIN adoptions a ON a.id = ad.id
-    WHERE ad.stage = 'discontinued'
-)
-SELECT
-    (SELECT count(*) FROM ad)::int AS adoptions,
-    (SELECT count(DISTINCT site_code) FROM ad)::int AS sites,
-    (SELECT coalesce(array_agg(DISTINCT region_code) FILTER (WHERE region_code IS NOT NULL), '{}') FROM ad)
-        AS region_codes,
-    (SELECT coalesce(array_agg(DISTINCT icb_code) FILTER (WHERE icb_code IS NOT NULL), '{}') FROM ad) AS icb_codes,
-    (SELECT count(*) FROM trusts)::int AS trusts,
-    (SELECT count(*) FROM adopted_trusts)::int AS trusts_adopted,
-    (SELECT count(*) FROM icbs)::int AS icbs,
-    (SELECT count(*) FROM adopted_icbs)::int AS icbs_adopted,
-    (SELECT coalesce(json_agg(json_build_object(
-        'regionCode', r.code, 'regionName', r.name,
-        'trusts', (SELECT count(*) FROM trusts t WHERE t.region_code = r.code),
-        'trustsAdopted', (SELECT count(*) FROM adopted_trusts t WHERE t.region_code = r.code),
-        'icbs', (SELECT count(*) FROM icbs i WHERE i.region_code = r.code),
-        'icbsAdopted', (SELECT count(*) FROM adopted_icbs i WHERE i.region_code = r.code)
-     ) ORDER BY r.code), '[]') FROM sites r WHERE r.kind = 'region') AS by_region,
-    (SELECT coalesce(json_object_agg(stage, n), '{}') FROM (SELECT stage, count(*) AS n FROM ad GROUP BY stage) x)
-        AS by_stage,
-    (SELECT count(*) FROM adaptations d WHERE d.innovation_id = $1)::int AS adaptations,
-    (SELECT coalesce(json_object_agg(fidelity, n), '{}')
-       FROM (SELECT fidelity, count(*) AS n FROM adaptations d WHERE d.innovation_id = $1 GROUP BY fidelity) x)
-        AS by_fidelity,
-    (SELECT count(*) FROM ad WHERE stage = 'sustaining')::int AS sustaining,
-    (SELECT count(*) FROM sustaining_since WHERE since <= $2::date - interval '12 months')::int AS sustained_12,
-    (SELECT count(*) FROM discontinued)::int AS discontinued,
-    (SELECT coalesce(json_agg(json_build_object('adoptionId', d.id, 'siteCode', d.site_code, 'on', d.on_date,
-                                                'reason', d.reason) ORDER BY d.on_date DESC NULLS LAST, d.id), '[]')
-       FROM (SELECT x.id, x.site_code, x.on_date, x.reason FROM discontinued x
-             ORDER BY x.on_date DESC NULLS LAST, x.id LIMIT 200) d) AS discontinued_adoptions
-"""
-
-
-async def reaim_counts(conn: asyncpg.Connection, innovation_id: uuid.UUID, today: dt.date) -> dict[str, Any]:
-    row = await conn.fetchrow(REAIM, innovation_id, today)
-    return dict(row)

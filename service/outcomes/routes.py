@@ -1,4 +1,4 @@
-"""Outcomes and insight routes.
+"""Outcomes routes (the SPC chart and insight: :mod:`insight_routes`).
 
 - ``/v1/measures``: outcome definitions (list, create, read, update with ETags, history);
 - ``/v1/adoptions/{id}/observations``: upsert a batch, list in time order;
@@ -11,30 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
-from litestar.params import Body, PathParameter, QueryParameter
+from litestar.params import Body, QueryParameter
 
-from service.analysis.schemas import VALUE_BOUND
-from service.analysis.svg import render_spc_svg
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import also_answers, created, paged, record
-from service.outcomes import insight, queries, service
+from service.http import also_answers, created, paged, record, tagged
+from service.outcomes import aim_queries, insight_routes, queries, service
+from service.outcomes.params import AdoptionId, CodePath, MeasureQuery
 from service.outcomes.schemas import (
     MAX_OBSERVATIONS,
     AdoptionAim,
     AdoptionAimCreate,
     AdoptionAimPage,
-    AdoptionSpc,
-    ExceptionalPage,
     Measure,
     MeasureCreate,
     MeasurePage,
@@ -43,30 +40,19 @@ from service.outcomes.schemas import (
     ObservationIn,
     ObservationPage,
     ObservationsWritten,
-    PeerPage,
     Period,
-    Reaim,
 )
 from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FormatQuery, listing, shape_of
 from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 from service.vocab import ImprovementDirection, ReaimDimension
-
-AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
-InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
-_CODE = {"min_length": 2, "max_length": 40, "pattern": r"^[A-Za-z][A-Za-z0-9_]{1,39}$(?!\n)"}
-CodePath = Annotated[str, PathParameter(description="Measure code, e.g. AE_4HR", **_CODE)]
-MeasureQuery = Annotated[
-    str | None, QueryParameter(description="Only this measure (its code, e.g. AE_4HR).", examples=[], **_CODE)
-]
-SITE = {"min_length": 3, "max_length": 12, "pattern": r"^[A-Za-z0-9-]{3,12}$(?!\n)"}
 
 
 def _bad_cursor() -> InvalidInputError:
@@ -118,19 +104,21 @@ async def create_measure(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[
+    data: Annotated[
         MeasureCreate,
-        Example(
-            summary="Four-hour A&E performance",
-            value={
-                "code": "AE_4HR",
-                "name": "4-hour A&E performance (type 1)",
-                "unit": "proportion",
-                "improvementDirection": "increase",
-                "reaimDimension": "effectiveness",
-                "description": "1 - breaches / attendances at type-1 emergency departments.",
-                "source": "NHS England A&E attendances and emergency admissions",
-            },
+        json_body(
+            Example(
+                summary="Four-hour A&E performance",
+                value={
+                    "code": "AE_4HR",
+                    "name": "4-hour A&E performance (type 1)",
+                    "unit": "proportion",
+                    "improvementDirection": "increase",
+                    "reaimDimension": "effectiveness",
+                    "description": "1 - breaches / attendances at type-1 emergency departments.",
+                    "source": "NHS England A&E attendances and emergency admissions",
+                },
+            )
         ),
     ],
 ) -> Response[Measure]:
@@ -168,12 +156,12 @@ async def update_measure(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     code: CodePath,
-    data: JSONBodyOf[MeasureUpdate, Example(summary="Name the source", value={"source": "NHS England"})],
+    data: Annotated[MeasureUpdate, json_body(Example(summary="Name the source", value={"source": "NHS England"}))],
     if_match: IfMatchHeader = None,
 ) -> Response[Measure]:
     """Partial update by the defining partner or an admin; honours If-Match. Once observed, unit and direction are fixed (409)."""
     found = await service.update_measure(conn, actor, principal, code.upper(), data, if_match)
-    return Response(content=found.measure, headers={"ETag": f'"{found.version}"'})
+    return tagged(found.measure, found.version)
 
 
 @get(
@@ -305,21 +293,23 @@ async def create_aim(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     id: AdoptionId,
-    data: JSONBodyOf[
+    data: Annotated[
         AdoptionAimCreate,
-        Example(
-            summary="Reach the 95% standard by March 2019, with quarterly milestones",
-            value={
-                "measureCode": "AE_4HR",
-                "baseline": 0.84,
-                "target": 0.95,
-                "dueOn": "2019-03-31",
-                "trajectory": [
-                    {"periodStart": "2018-07-01", "target": 0.87},
-                    {"periodStart": "2018-10-01", "target": 0.9},
-                    {"periodStart": "2019-01-01", "target": 0.93},
-                ],
-            },
+        json_body(
+            Example(
+                summary="Reach the 95% standard by March 2019, with quarterly milestones",
+                value={
+                    "measureCode": "AE_4HR",
+                    "baseline": 0.84,
+                    "target": 0.95,
+                    "dueOn": "2019-03-31",
+                    "trajectory": [
+                        {"periodStart": "2018-07-01", "target": 0.87},
+                        {"periodStart": "2018-10-01", "target": 0.9},
+                        {"periodStart": "2019-01-01", "target": 0.93},
+                    ],
+                },
+            )
         ),
     ],
 ) -> Response[AdoptionAim]:
@@ -351,7 +341,7 @@ async def list_aims(
             after = (dt.datetime.fromisoformat(str(decoded[0])), uuid.UUID(str(decoded[1])))
         except ValueError:
             raise _bad_cursor() from None
-    rows = await queries.list_aims(conn, id, measure.upper() if measure else None, after, limit)
+    rows = await aim_queries.list_aims(conn, id, measure.upper() if measure else None, after, limit)
     if not rows and await queries.adoption_context(conn, id) is None:
         raise NotFoundError(f"no adoption has id {id}")
     items = [service.judge_aim(r) for r in rows]
@@ -359,116 +349,6 @@ async def list_aims(
     if len(rows) == limit:
         next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
     return paged(request, AdoptionAimPage(items=items, next_cursor=next_cursor), next_cursor)
-
-
-# --- SPC of an adoption ----------------------------------------------------------------------
-
-
-_JsonOrSvg = also_answers(("image/svg+xml", "string", "An SVG document (with format=svg)."))
-
-
-@get(
-    "/adoptions/{id:uuid}/measures/{code:str}/spc",
-    operation_id="GetAdoptionSpc",
-    tags=["outcomes", "analysis"],
-    summary="SPC chart of an adoption's measure",
-    responses=responses(401, 404, 422, 429, 503),
-    operation_class=_JsonOrSvg,
-)
-async def adoption_spc(
-    conn: NamedDependency[Connection],
-    id: AdoptionId,
-    code: CodePath,
-    rebase_at_adoption: Annotated[
-        bool,
-        QueryParameter(
-            name="rebaseAtAdoption",
-            description="Start a new phase at the first period that begins on or after the adoption's start.",
-        ),
-    ] = False,
-    target: Annotated[
-        float | None,
-        QueryParameter(
-            ge=-VALUE_BOUND, le=VALUE_BOUND, description="Judge assurance against this (default: the latest aim's)."
-        ),
-    ] = None,
-    screen_outliers: Annotated[bool, QueryParameter(name="screenOutliers")] = True,
-    period: Annotated[
-        Period | None,
-        QueryParameter(description="Which series when several period kinds were reported (default: the latest's)."),
-    ] = None,
-    fmt: Annotated[
-        Literal["json", "svg"],
-        QueryParameter(name="format", description="`svg` answers an image/svg+xml chart instead of JSON."),
-    ] = "json",
-) -> Response[AdoptionSpc]:
-    """The Making Data Count XmR chart of this adoption's observations of one measure (`format=svg` for a picture)."""
-    chart, site_name, measure_name = await service.adoption_spc(
-        conn,
-        id,
-        code.upper(),
-        rebase_at_adoption=rebase_at_adoption,
-        target=target,
-        screen_outliers=screen_outliers,
-        period=period,
-    )
-    if fmt == "svg":
-        svg = render_spc_svg(chart, f"{measure_name}: {site_name}", unit=chart.unit or None, target=chart.target)  # type: ignore[arg-type]
-        return Response(content=svg, media_type="image/svg+xml")  # type: ignore[return-value]
-    return Response(content=chart)
-
-
-# --- insight ---------------------------------------------------------------------------------
-
-
-@get(
-    "/insights/exceptional",
-    operation_id="ListExceptionalAdoptions",
-    tags=["insights"],
-    summary="Adoptions improving exceptionally on a measure",
-    responses=responses(401, 422, 429, 503),
-)
-async def list_exceptional(
-    conn: NamedDependency[Connection],
-    measure: Annotated[str, QueryParameter(description="The measure's code, e.g. AE_4HR.", **_CODE)],
-    innovation: Annotated[uuid.UUID | None, QueryParameter(description="Only this innovation's adoptions.")] = None,
-    region: Annotated[str | None, QueryParameter(description="Only sites in this region, e.g. Y62.", **SITE)] = None,
-    since: Annotated[dt.date | None, QueryParameter(description="Only adoptions started on or after.")] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=100, description="At most this many (default 20).")] = 20,
-) -> ExceptionalPage:
-    """Adoptions with special-cause improvement after they started, largest shift in the mean first, with their site and adaptations."""
-    return await insight.exceptional(
-        conn, measure.upper(), innovation, region.upper() if region else None, since, limit
-    )
-
-
-@get(
-    "/innovations/{id:uuid}/peers",
-    operation_id="ListPeers",
-    tags=["insights"],
-    summary="Adoptions a site could learn from",
-    responses=responses(401, 404, 422, 429, 503),
-)
-async def list_peers(
-    conn: NamedDependency[Connection],
-    id: InnovationId,
-    site: Annotated[str, QueryParameter(description="The site considering the innovation.", **SITE)],
-    limit: Annotated[int, QueryParameter(ge=1, le=100, description="At most this many (default 10).")] = 10,
-) -> PeerPage:
-    """Best first: sustaining or implementing, improving on its measures, near, the same kind of site; with reasons and distance."""
-    return await insight.peers(conn, id, site.upper(), limit)
-
-
-@get(
-    "/innovations/{id:uuid}/reaim",
-    operation_id="GetReaim",
-    tags=["insights"],
-    summary="RE-AIM of an innovation",
-    responses=responses(401, 404, 422, 429, 503),
-)
-async def get_reaim(conn: NamedDependency[Connection], id: InnovationId) -> Reaim:
-    """Reach, effectiveness, adoption, implementation and maintenance, as far as the registry can count them."""
-    return await insight.reaim(conn, id)
 
 
 route_handlers = [
@@ -481,8 +361,8 @@ route_handlers = [
     list_observations,
     create_aim,
     list_aims,
-    adoption_spc,
-    list_exceptional,
-    list_peers,
-    get_reaim,
+    insight_routes.adoption_spc,
+    insight_routes.list_exceptional,
+    insight_routes.list_peers,
+    insight_routes.get_reaim,
 ]

@@ -1,4 +1,4 @@
-"""Writing measures, observations and aims; judging aims; charting an adoption's series.
+"""Writing measures, observations and aims; judging aims (charting a series: :mod:`spc_service`).
 
 Rules, as the API documents them:
 
@@ -23,7 +23,6 @@ Rules, as the API documents them:
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 import uuid
@@ -32,9 +31,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.analysis.spc import DIRECTIONS, calculate_spc, exact_mean
+from service.analysis.spc import DIRECTIONS
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
 from service.errors import (
     ConflictError,
@@ -42,30 +42,28 @@ from service.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
-    PreconditionFailedError,
+    stale,
 )
-from service.outcomes import queries
-from service.outcomes.queries import AimRow, MeasureRow, SeriesRow
+from service.outcomes import aim_queries, queries
+from service.outcomes.aim_queries import AimRow
+from service.outcomes.queries import AdoptionFacts, MeasureRow
 from service.outcomes.schemas import (
     AdoptionAim,
     AdoptionAimCreate,
-    AdoptionSpc,
     AimStatus,
     MeasureCreate,
     MeasureUpdate,
     ObservationIn,
     ObservationsWritten,
-    SpcSummary,
 )
 from service.types import if_match_versions
 
 PERCENT_UNITS = frozenset({"%", "percent", "percentage", "per cent"})
 REL_TOL = 1e-3
 ABS_TOL = 5e-4
-RULE_ORDER = ("outside_limits", "trend", "two_of_three", "run")
 
 
-async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[str, Any]:
+async def load_adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts:
     found = await queries.adoption_context(conn, adoption_id)
     if found is None:
         raise NotFoundError(f"no adoption has id {adoption_id}")
@@ -76,13 +74,11 @@ async def _adoption(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> dict[st
 
 
 def _map_measure_error(exc: asyncpg.PostgresError) -> Exception:
-    constraint = getattr(exc, "constraint_name", None)
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.UniqueViolationError):
         return ConflictError("a measure with that code already exists; PATCH it instead")
-    if constraint == "measures_innovation_id_fkey":
-        return InvalidInputError("no innovation has that id", field="innovationId")
-    if constraint == "measures_code_format":
-        return InvalidInputError("code must be upper-case letters, digits and underscores", field="code")
     return exc
 
 
@@ -141,9 +137,7 @@ async def update_measure(
     except asyncpg.PostgresError as exc:
         raise _map_measure_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(
-            f'measure {code} has changed since you read it (ETag "{current.version}"); GET it again and retry'
-        )
+        raise stale(f"measure {code}", current.version)
     return updated
 
 
@@ -242,8 +236,8 @@ async def write_observations(
     """Upsert a batch of observations for one adoption, in one statement, all or nothing."""
     try:
         async with write_transaction(conn, actor):
-            adoption = await _adoption(conn, adoption_id)
-            await require_site_writer(conn, principal, adoption["site_code"])
+            adoption = await load_adoption(conn, adoption_id)
+            await require_site_writer(conn, principal, adoption.site_code)
             measures = await queries.measures_meta(conn, sorted({o.measure_code for o in items}))
             _raise_if(check_observations(items, measures, dt.date.today()))
             written = await queries.upsert_observations(conn, adoption_id, items, principal.partner_id)
@@ -336,151 +330,12 @@ async def create_aim(
     values["trajectory"] = msgspec.to_builtins(sorted(data.trajectory, key=lambda p: p.period_start))
     try:
         async with write_transaction(conn, actor):
-            adoption = await _adoption(conn, adoption_id)
-            await require_site_writer(conn, principal, adoption["site_code"])
+            adoption = await load_adoption(conn, adoption_id)
+            await require_site_writer(conn, principal, adoption.site_code)
             measure = await queries.get_measure(conn, data.measure_code)
-            _raise_if(_aim_errors(data, measure is not None, adoption["started_on"]))
-            inserted = await queries.insert_aim(conn, adoption_id, values, principal.partner_id)
+            _raise_if(_aim_errors(data, measure is not None, adoption.started_on))
+            aim_id = await aim_queries.insert_aim(conn, adoption_id, values, principal.partner_id)
     except asyncpg.ForeignKeyViolationError as exc:
         raise InvalidInputError(f"no measure has code '{data.measure_code}'", field="measureCode") from exc
-    rows = await queries.list_aims(conn, adoption_id, None, None, 1, aim_id=inserted["id"])
+    rows = await aim_queries.list_aims(conn, adoption_id, None, None, 1, aim_id=aim_id)
     return judge_aim(rows[0])
-
-
-# --- SPC of an adoption's series --------------------------------------------------------------
-
-
-def split_index(periods: list[dt.date], started_on: dt.date) -> int:
-    """Index of the first period that begins on or after the adoption's start."""
-    return bisect.bisect_left(periods, started_on)
-
-
-async def adoption_spc(
-    conn: asyncpg.Connection,
-    adoption_id: uuid.UUID,
-    code: str,
-    *,
-    rebase_at_adoption: bool,
-    target: float | None,
-    screen_outliers: bool,
-    period: str | None,
-) -> tuple[AdoptionSpc, str, str]:
-    """The chart, the site's name and the measure's name (for a title)."""
-    adoption = await _adoption(conn, adoption_id)
-    measure = await queries.get_measure(conn, code)
-    if measure is None:
-        raise NotFoundError(f"no measure has code '{code}'")
-    used, periods, values = await queries.series(conn, adoption_id, code, period)
-    if len(values) < 2:
-        per = f" per {period}" if period else ""
-        raise InvalidInputError(
-            f"adoption {adoption_id} has {len(values)} observation(s) of {code}{per}; an SPC chart needs at least 2",
-            field="code",
-        )
-    assert used is not None
-    if target is None:
-        target = await queries.latest_aim_target(conn, adoption_id, code)
-    rebase: list[int | dt.date] | None = None
-    if rebase_at_adoption:
-        k = split_index(periods, adoption["started_on"])
-        if 0 < k < len(values):
-            if k < 2 or len(values) - k < 2:
-                raise InvalidInputError(
-                    f"rebasing at the adoption's start ({adoption['started_on']}) leaves {min(k, len(values) - k)} "
-                    "point on one side; each phase needs at least 2",
-                    field="rebaseAtAdoption",
-                )
-            rebase = [k]
-    result = calculate_spc(
-        values,
-        periods=periods,
-        improvement_direction=measure.measure.improvement_direction,
-        target=target,
-        rebase=rebase,
-        screen_outliers=screen_outliers,
-    )
-    chart = AdoptionSpc(
-        adoption_id=adoption_id,
-        site_code=adoption["site_code"],
-        measure_code=code,
-        measure_name=measure.measure.name,
-        unit=measure.measure.unit,
-        improvement_direction=measure.measure.improvement_direction,
-        period=used,  # type: ignore[arg-type]
-        started_on=adoption["started_on"],
-        rebase_at_adoption=rebase_at_adoption,
-        target=target,
-        points=result.points,
-        phases=result.phases,
-        variation=result.variation,
-        assurance=result.assurance,
-    )
-    return chart, adoption["site_name"], measure.measure.name
-
-
-def assess_series(row: SeriesRow, *, screen_outliers: bool = True) -> SpcSummary | None:
-    """Chart the whole series as one phase and judge it around the adoption's start.
-
-    ``improving``: at least 2 points before and 2 after the start, at least one special-cause
-    improvement point from the start on, and the mean after the start better than before.
-    None when the series cannot be charted (fewer than 2 points, or values out of range).
-    """
-    values, periods = row.values, row.periods
-    if len(values) < 2:
-        return None
-    try:
-        result = calculate_spc(
-            values,
-            periods=periods,
-            improvement_direction=row.improvement_direction,  # type: ignore[arg-type]
-            screen_outliers=screen_outliers,
-        )
-    except InvalidInputError:
-        return None
-    k = split_index(periods, row.started_on)
-    before, after = values[:k], values[k:]
-    mean_before = exact_mean(before) if before else None
-    mean_after = exact_mean(after) if after else None
-    shift = mean_after - mean_before if mean_before is not None and mean_after is not None else None
-    sign = DIRECTIONS.get(row.improvement_direction, 0)
-    improvement = shift * sign if shift is not None and sign else None
-    flagged = [p for p in result.points[k:] if p.point_type == "special_cause_improvement"]
-    rules = sorted({r for p in flagged for r in p.rules}, key=RULE_ORDER.index)
-    assessed = len(before) >= 2 and len(after) >= 2 and sign != 0
-    return SpcSummary(
-        measure_code=row.measure_code,
-        period=row.period,  # type: ignore[arg-type]
-        points=len(values),
-        first_period=periods[0],
-        last_period=periods[-1],
-        points_before=len(before),
-        points_after=len(after),
-        mean_before=mean_before,
-        mean_after=mean_after,
-        shift=shift,
-        improvement=improvement,
-        improvement_points_after=len(flagged),
-        rules=rules,  # type: ignore[arg-type]
-        improving=assessed and bool(flagged) and improvement is not None and improvement > 0,
-        variation=result.variation,
-        last_point_type=result.points[-1].point_type,
-    )
-
-
-def assessable(row: SeriesRow) -> bool:
-    """Whether a series can be judged: a direction, and 2 points or more either side of the start."""
-    k = split_index(row.periods, row.started_on)
-    return DIRECTIONS.get(row.improvement_direction, 0) != 0 and k >= 2 and len(row.values) - k >= 2
-
-
-def could_improve(row: SeriesRow) -> bool:
-    """Assessable, and the mean from the start on is better than before: the cheap half of
-    ``improving``, so the insight scans chart only the series that may qualify."""
-    if not assessable(row):
-        return False
-    k = split_index(row.periods, row.started_on)
-    before, after = row.values[:k], row.values[k:]
-    mean_before, mean_after = math.fsum(before) / len(before), math.fsum(after) / len(after)
-    # fsum is not exact_mean; the slack keeps every series assess_series could call improving
-    slack = 1e-9 * (abs(mean_before) + abs(mean_after) + 1e-300)
-    return (mean_after - mean_before) * DIRECTIONS[row.improvement_direction] > -slack

@@ -11,6 +11,7 @@ import csv
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -159,12 +160,12 @@ class ImportResult(msgspec.Struct):
 
 
 async def upsert_sites(conn: asyncpg.Connection, rows: list[SiteRow]) -> ImportResult:
-    columns = (
-        list(zip(*[tuple(r) for r in (msgspec.structs.astuple(x) for x in rows)], strict=True))
+    columns: list[list[Any]] = (
+        [list(c) for c in zip(*(msgspec.structs.astuple(x) for x in rows), strict=True)]
         if rows
         else [[] for _ in range(9)]
     )
-    results = await conn.fetch(UPSERT_SITES, *[list(c) for c in columns])
+    results = await conn.fetch(UPSERT_SITES, *columns)
     created = sum(1 for r in results if r["inserted"])
     updated = len(results) - created
     return ImportResult(created=created, updated=updated, unchanged=len(rows) - len(results))

@@ -139,6 +139,7 @@ async def insert_site(conn: asyncpg.Connection, values: dict[str, object]) -> tu
         values["status"],
         values["successor_code"],
     )
+    assert row is not None  # INSERT ... RETURNING gives its row
     return msgspec.convert(row, Site), row["version"]
 
 
@@ -190,4 +191,5 @@ NEXT_OTHER_CODE = "SELECT spread_next_site_code()"
 
 
 async def new_other_code(conn: asyncpg.Connection) -> str:
-    return await conn.fetchval(NEXT_OTHER_CODE)
+    result: str = await conn.fetchval(NEXT_OTHER_CODE)
+    return result

@@ -10,11 +10,11 @@ from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from service.auth.schemas import Principal
-from service.changes.routes import history_page
+from service.changes.history import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotAcceptableError, NotFoundError, responses
-from service.http import also_answers, created
+from service.http import also_answers, created, tagged
 from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FieldsQuery, FormatQuery, listing, one, shape_of
 from service.sites import queries, service
 from service.sites.fhir import FHIR_MEDIA_TYPE, fhir_alternative, fhir_record
@@ -25,10 +25,10 @@ from service.types import (
     LINE,
     CursorQuery,
     IfMatchHeader,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     encode_cursor,
+    json_body,
 )
 
 CodePath = Annotated[
@@ -136,11 +136,13 @@ async def create_site(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[
+    data: Annotated[
         SiteCreate,
-        Example(
-            summary="A charity partner (the registry issues its code)",
-            value={"name": "Lancashire Carers Network", "kind": "other", "postcode": "PR1 2HE"},
+        json_body(
+            Example(
+                summary="A charity partner (the registry issues its code)",
+                value={"name": "Lancashire Carers Network", "kind": "other", "postcode": "PR1 2HE"},
+            )
         ),
     ],
 ) -> Response[Site]:
@@ -203,14 +205,14 @@ async def update_site(
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
     code: CodePath,
-    data: JSONBodyOf[
-        SiteUpdate, Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"})
+    data: Annotated[
+        SiteUpdate, json_body(Example(summary="Record a merger", value={"status": "closed", "successorCode": "RQM"}))
     ],
     if_match: IfMatchHeader = None,
 ) -> Response[Site]:
     """Partial update (absent fields untouched); honours If-Match. Moving a site needs admin; its partner edits the rest."""
     site, version = await service.update_site(conn, actor, principal, code.upper(), data, if_match)
-    return Response(content=site, headers={"ETag": f'"{version}"'})
+    return tagged(site, version)
 
 
 @get(

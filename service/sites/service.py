@@ -25,8 +25,9 @@ from service.authz import (
     require_site_writer,
     site_access,
 )
+from service.constraints import refusal_for
 from service.db import Actor, write_transaction
-from service.errors import ConflictError, InvalidInputError, PreconditionFailedError
+from service.errors import ConflictError, InvalidInputError, stale
 from service.sites import queries
 from service.sites.schemas import Site, SiteCreate, SiteUpdate
 from service.types import if_match_versions
@@ -80,16 +81,11 @@ async def _lock_references(
 
 
 def _map_db_error(exc: asyncpg.PostgresError) -> Exception:
-    constraint = getattr(exc, "constraint_name", None)
+    refusal = refusal_for(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, asyncpg.UniqueViolationError):
         return ConflictError("a site with that code already exists")
-    if constraint == "sites_code_format":
-        return InvalidInputError("the code does not match its kind", field="code")
-    if constraint == "sites_coordinates_pair":
-        return InvalidInputError("give both latitude and longitude, or neither", field="latitude")
-    if constraint in ("sites_not_own_parent", "sites_not_own_successor"):
-        field = "parentCode" if "parent" in constraint else "successorCode"
-        return InvalidInputError("a site cannot be its own parent or successor", field=field)
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return InvalidInputError("a referenced site does not exist", field="parentCode")
     return exc
@@ -141,5 +137,5 @@ async def update_site(
     except asyncpg.PostgresError as exc:
         raise _map_db_error(exc) from exc
     if updated is None:
-        raise PreconditionFailedError(f"site {code} has changed since you read it; GET it again and retry")
+        raise stale(f"site {code}")
     return updated

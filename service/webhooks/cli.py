@@ -55,7 +55,8 @@ def worker(once: bool, concurrency: int, interval: float, timeout: float) -> Non
     settings = _settings()
     dsn, is_embedded = resolve_dsn(settings, quiet=True)
     settings = _settings()  # the embedded database brings its development SPREAD_SECRET_KEY
-    if settings.secret_key is None:
+    secret_key = settings.secret_key
+    if secret_key is None:
         raise click.ClickException(
             "SPREAD_SECRET_KEY is not set: webhook secrets are stored encrypted with it. "
             "Generate one with `spread secret-key` and set it for the API and the worker."
@@ -65,7 +66,7 @@ def worker(once: bool, concurrency: int, interval: float, timeout: float) -> Non
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the worker logs each delivery itself
     settings = msgspec.structs.replace(settings, database_url=dsn)
     config = WorkerConfig(
-        secret_key=settings.secret_key,
+        secret_key=secret_key,
         concurrency=concurrency,
         poll_interval=interval,
         timeout=timeout,
@@ -107,7 +108,8 @@ def _check_schema(dsn: str, *, migrate_embedded: bool) -> None:
     async def has_tables() -> bool:
         conn = await asyncpg.connect(dsn)
         try:
-            return await conn.fetchval("SELECT to_regclass('webhook_deliveries') IS NOT NULL")
+            result: bool = await conn.fetchval("SELECT to_regclass('webhook_deliveries') IS NOT NULL")
+            return result
         finally:
             await conn.close()
 

@@ -85,7 +85,8 @@ async def lock_webhook(conn: asyncpg.Connection, webhook_id: uuid.UUID) -> bool:
 async def rotate_secret(
     conn: asyncpg.Connection, webhook_id: uuid.UUID, secret_ciphertext: bytes, overlap_seconds: float
 ) -> dt.datetime | None:
-    return await conn.fetchval(ROTATE_SIGNING_KEY, webhook_id, secret_ciphertext, overlap_seconds)
+    result: dt.datetime | None = await conn.fetchval(ROTATE_SIGNING_KEY, webhook_id, secret_ciphertext, overlap_seconds)
+    return result
 
 
 async def get_webhook(conn: asyncpg.Connection, webhook_id: uuid.UUID) -> Webhook | None:

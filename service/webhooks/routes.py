@@ -17,11 +17,11 @@ from service.http import created, paged
 from service.types import (
     DEFAULT_LIMIT,
     CursorQuery,
-    JSONBodyOf,
     LimitQuery,
     decode_cursor,
     decode_time_cursor,
     encode_cursor,
+    json_body,
 )
 from service.webhooks import queries, service
 from service.webhooks.schemas import (
@@ -61,14 +61,16 @@ async def create_webhook(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     principal: NamedDependency[Principal],
-    data: JSONBodyOf[
+    data: Annotated[
         WebhookCreate,
-        Example(
-            summary="Stage changes and new adaptations",
-            value={
-                "url": "https://integration.example.nhs.uk/spread-events",
-                "events": ["adoption.stage_changed", "adaptation.created", "innovation.*"],
-            },
+        json_body(
+            Example(
+                summary="Stage changes and new adaptations",
+                value={
+                    "url": "https://integration.example.nhs.uk/spread-events",
+                    "events": ["adoption.stage_changed", "adaptation.created", "innovation.*"],
+                },
+            )
         ),
     ],
 ) -> Response[WebhookCreated]:
@@ -142,7 +144,7 @@ async def rotate_secret(
     conn: NamedDependency[Connection],
     actor: NamedDependency[Actor],
     id: WebhookId,
-    data: JSONBodyOf[SecretRotation, Example(summary="A day's overlap", value={"overlapSeconds": 86400})],
+    data: Annotated[SecretRotation, json_body(Example(summary="A day's overlap", value={"overlapSeconds": 86400}))],
 ) -> SecretRotated:
     """Generate a new secret (in this answer only); the old one co-signs deliveries for the overlap."""
     return await service.rotate_secret(conn, actor, id, data, request.app.state.settings)

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from msgspec import Meta
 
-from service.changes.routes import Entity
-from service.changes.schemas import ChangeActor
+from service.changes.schemas import ChangeActor, Entity
 from service.types import TEXT, Base, ReadBase
 
 # Every entity the change log records, except webhooks themselves.

@@ -63,7 +63,7 @@ import msgspec
 from service import __version__
 from service.changes.schemas import ChangeActor
 from service.config import Settings
-from service.db import init_connection, server_settings
+from service.db import init_connection, pooled, server_settings
 from service.webhooks import queries, targets
 from service.webhooks.crypto import SecretBox, SecretKeyError
 from service.webhooks.schemas import ClaimedDelivery, EventData, WebhookEvent
@@ -112,7 +112,7 @@ class WorkerConfig:
 
 def backoff(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
     """Seconds to wait after the ``attempts``-th failure: exponential, capped, with jitter."""
-    ceiling = min(config.max_delay, config.base_delay * 2 ** min(attempts - 1, 40))
+    ceiling: float = min(config.max_delay, config.base_delay * 2 ** min(attempts - 1, 40))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
@@ -121,11 +121,11 @@ def event_body(job: ClaimedDelivery) -> bytes:
     event = WebhookEvent(
         id=str(job.change_seq),
         type=job.event_type,
-        occurred_at=job.at,  # type: ignore[arg-type]
+        occurred_at=job.at,  # type: ignore[arg-type]  # deliver_next sends only jobs whose change exists (at set)
         data=EventData(
             entity=job.entity or "",
             entity_id=job.entity_id or "",
-            action=job.action,  # type: ignore[arg-type]
+            action=job.action,  # type: ignore[arg-type]  # the change log's action: create, update or delete
             before=job.before,
             after=job.after,
             actor=msgspec.convert(job.actor or {}, ChangeActor),
@@ -198,7 +198,8 @@ class Worker:
 
     async def fan_out(self) -> int:
         """Queue deliveries for every change finished since the last fan-out; how many."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             queued, webhooks = await queries.fan_out(conn)
         if queued:
             self.stats.queued += queued
@@ -208,19 +209,22 @@ class Worker:
 
     async def deliver_next(self) -> bool:
         """Lease, send and record one due delivery; False when none is due."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             job = await queries.claim_delivery(conn, self.config.timeout + self.config.lease_margin)
         if job is None:
             return False
         if job.at is None:
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire() as proxy:
+                conn = pooled(proxy)
                 await queries.mark_dead(conn, job, "change_missing")
             self.stats.dead += 1
             log.warning("dead", extra=self._fields(job, error="change_missing"))
             return True
         # No connection is held and no transaction is open from here until the outcome.
         status_code, error, retry_after = await self._post(job)
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = pooled(proxy)
             if error is None:
                 recorded = await queries.mark_delivered(conn, job, status_code or 0)
                 outcome = None

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from litestar import Request
 
-from service.errors import is_connection_lost, to_problem
+from service.errors import is_connection_lost
+from service.problems import to_problem
 from tests.concurrency import ROUNDS
 from tests.conftest import running_app, settings_for
 
