@@ -164,7 +164,7 @@ async def list_campaigns(
     operation_id="GetCampaign",
     tags=["campaigns"],
     summary="Get one campaign",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_campaign(
     request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: CampaignId
@@ -360,7 +360,7 @@ async def list_impediments(
     operation_id="GetImpediment",
     tags=["campaigns"],
     summary="Get one impediment",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_impediment(
     request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: ImpedimentId
@@ -480,7 +480,7 @@ async def list_breakthroughs(
     operation_id="GetBreakthrough",
     tags=["campaigns"],
     summary="Get one breakthrough",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_breakthrough(
     request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: BreakthroughId

@@ -448,7 +448,7 @@ async def list_peers(
     operation_id="GetReaim",
     tags=["insights"],
     summary="RE-AIM of an innovation",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_reaim(conn: NamedDependency[Connection], id: InnovationId) -> Reaim:
     """Reach, effectiveness, adoption, implementation and maintenance, as far as the registry can count them."""
