@@ -18,12 +18,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from service.lineage.graph import MOST_INFLUENTIAL, assemble, paths_to, set_generations, stats, steps_from, variant
+from service.lineage.graph import (
+    MOST_INFLUENTIAL,
+    assemble,
+    chain_order,
+    paths_to,
+    set_generations,
+    stats,
+    steps_from,
+    variant,
+)
 from service.lineage.queries import AdaptationRow, LinkRow, NodeRow
 from service.vocab import CHANNELS
 
 OWN, OTHER = uuid.UUID(int=1), uuid.UUID(int=2)
 X, A, B, C, D, E, F, G = (uuid.UUID(int=100 + k) for k in range(8))
+E = uuid.UUID(int=99)  # below D: F's sources in id order (E, D) differ from chain order (D, E)
 NAMES = {X: "X", A: "A", B: "B", C: "C", D: "D", E: "E", F: "F", G: "G"}
 
 
@@ -245,7 +255,7 @@ def test_the_variant_an_adoption_runs_inherits_along_its_chain_then_adds_its_own
     ]
     adaptations = [
         adaptation(D, "own change", ["triage", "triage", "unknown"]),
-        adaptation(C, "C's change", ["follow-up", "triage"]),
+        adaptation(C, "C's change", ["follow-up", "triage"], made="2020-05-01"),
         adaptation(A, "A's change", ["triage"]),
         adaptation(B, "B's untargeted change", []),
         adaptation(B, "B's change to an unknown component", ["gone"]),
@@ -263,8 +273,88 @@ def test_the_variant_an_adoption_runs_inherits_along_its_chain_then_adds_its_own
         ("C's change", "S3", True),
         ("own change", "S4", False),
     ]
+    by_description = {a.description: a for a in adaptations}
+    for shown in triage.adaptations:
+        source = by_description[shown.description]
+        assert (shown.adaptation_id, shown.adoption_id, shown.phase, shown.what_modified) == (
+            source.id,
+            source.adoption_id,
+            source.phase,
+            source.what_modified,
+        )
+        assert (shown.nature, shown.fidelity, shown.made_on) == (source.nature, source.fidelity, source.made_on)
     assert [a.description for a in follow_up.adaptations] == ["C's change"]
     assert [a.description for a in v.other_adaptations] == [
         "B's untargeted change",
         "B's change to an unknown component",
     ]
+
+
+def test_a_node_and_an_edge_show_what_the_adoption_and_the_link_say() -> None:
+    a = node(A, "2020-01-01", "S1", "R1", "C1")
+    a.stage, a.is_origin, a.adaptation_count = "scaling", True, 3
+    a.site_name, a.site_kind, a.latitude, a.longitude = "Leeds General", "trust_site", 53.8, -1.55
+    b = node(B, "2020-03-01", "S2", None, None)
+    links = [LinkRow(learner=B, source=A, channel="peer_visit", on=dt.date(2020, 2, 14))]
+    set_generations([a, b], links, OWN)
+    graph = assemble([a, b], links)
+    first = graph.nodes[0]
+    assert (first.adoption_id, first.innovation_id, first.stage, first.started_on) == (
+        A,
+        OWN,
+        "scaling",
+        dt.date(2020, 1, 1),
+    )
+    assert (first.is_origin, first.adaptation_count, first.is_root, first.generation) == (True, 3, True, 1)
+    site = first.site
+    assert (site.code, site.name, site.kind, site.region_code, site.icb_code, site.latitude, site.longitude) == (
+        "S1",
+        "Leeds General",
+        "trust_site",
+        "R1",
+        "C1",
+        53.8,
+        -1.55,
+    )
+    (edge,) = graph.edges
+    assert (edge.from_, edge.to, edge.channel, edge.on) == (A, B, "peer_visit", dt.date(2020, 2, 14))
+
+
+def test_steps_from_walk_on_past_a_node_it_may_not_walk_from() -> None:
+    nodes = {r.id: r for r in own()}
+    steps = steps_from(A, nodes, {A: [X, B], X: [G], B: [C]}, limit=None)
+    assert {NAMES[k]: v for k, v in steps.items()} == {"A": 0, "X": 1, "B": 1, "C": 2}
+
+
+def test_tempo_counts_only_links_into_the_innovations_own_adoptions() -> None:
+    """Y, an adoption of another innovation, learned from A: an edge and a channel, no tempo."""
+    y = uuid.UUID(int=500)
+    rows_ = [node(A, "2020-01-01", "S1", None, None), node(y, "2020-02-01", "SY", None, None, innovation=OTHER)]
+    links = [LinkRow(learner=y, source=A, channel="conference", on=None)]
+    set_generations(rows_, links, OWN)
+    s = stats(assemble(rows_, links))
+    assert s.channels["conference"] == 1
+    assert s.tempo_days == []
+    assert (s.adoptions, s.roots) == (1, 1)
+
+
+def test_the_largest_cascade_is_the_root_with_most_descendants_not_the_first() -> None:
+    rows_ = [
+        node(A, "2020-01-01", "S1", None, None),
+        node(B, "2021-01-01", "S2", None, None),
+        node(C, "2021-02-01", "S3", None, None),
+    ]
+    links = [link(C, B, "peer_visit")]
+    set_generations(rows_, links, OWN)
+    s = stats(assemble(rows_, links))
+    assert s.largest_cascade is not None
+    assert (NAMES[s.largest_cascade.root_adoption_id], s.largest_cascade.size) == ("B", 2)
+
+
+def test_chain_order_puts_sources_first_and_still_places_a_cycle() -> None:
+    closure = [r for r in own() if r.id in {A, B, C, D}]
+    sources = {A: [], B: [A], C: [A], D: [B, C]}
+    assert {NAMES[k]: v for k, v in chain_order(closure, sources).items()} == {"A": 0, "B": 1, "C": 2, "D": 3}
+    # a cycle (the registry refuses them) leaves nobody out: by start, after the rest
+    looped = {A: [], B: [A, D], C: [A], D: [B, C]}
+    assert {NAMES[k]: v for k, v in chain_order(closure, looped).items()} == {"A": 0, "C": 1, "B": 2, "D": 3}

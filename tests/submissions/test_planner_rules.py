@@ -428,3 +428,95 @@ def test_a_three_site_cycle_names_every_site() -> None:
     assert rows[3].errors == [
         FieldError(field="learnedFrom[0].siteCode", detail="the row for site A (row 1) was rejected")
     ]
+
+
+def test_a_site_has_one_open_adoption_even_under_two_external_ids() -> None:
+    rows = [fresh_row(1, report("A", external_id="X1")), fresh_row(2, report("A", external_id="X2"))]
+    plan(rows, rows, Registry([], [], PARTNER), known={"A"})
+    assert rows[0].errors == []
+    assert [e.detail for e in rows[1].errors] == [
+        "row 1 already reports this adoption (site A); report each adoption once per batch"
+    ]
+
+
+def test_new_adoptions_at_two_sites_and_updates_of_two_adoptions_are_all_kept() -> None:
+    a, b = adoption("A"), adoption("B")
+    rows = [
+        fresh_row(1, report("C")),
+        fresh_row(2, report("D")),
+        fresh_row(3, report("A")),
+        fresh_row(4, report("B")),
+    ]
+    plan(rows, rows, Registry([a, b], [], PARTNER), known={"A", "B", "C", "D"})
+    assert [r.errors for r in rows] == [[], [], [], []]
+    assert [r.target for r in rows] == [None, None, a, b]
+
+
+def test_a_row_that_cannot_be_matched_does_not_stop_the_rows_after_it() -> None:
+    mine = adoption("A", external_id="X1")
+    rows = [
+        fresh_row(1, report("NOPE")),  # unknown site
+        fresh_row(2, report("B", external_id="X1")),  # would move A's adoption: refused
+        fresh_row(3, report("A")),
+    ]
+    plan(rows, rows, Registry([mine], [], PARTNER), known={"A", "B"})
+    assert rows[1].errors and rows[2].errors == []
+    assert rows[2].target == mine
+
+
+def test_a_bad_source_does_not_stop_the_next_source_and_a_link_keeps_its_date() -> None:
+    rows = [placed(1, report("A", days(5))), placed(2, report("B", days(1)))]
+    learner_report = Report(
+        innovation=INNOVATION.slug,
+        site_code="C",
+        stage="implementing",
+        started_on=days(3),
+        learned_from=[
+            LearnedFrom(site_code="A", channel="peer_visit"),  # starts after C
+            LearnedFrom(site_code="B", channel="conference", on=days(2)),
+        ],
+    )
+    learner = placed(3, learner_report)
+    check_lineage([*rows, learner], Registry([], [], PARTNER))
+    assert [e.field for e in learner.errors] == ["learnedFrom[0].siteCode"]
+    assert [(lk.index, lk.source, lk.channel, lk.on) for lk in learner.links] == [
+        (1, rows[1].adoption_id, "conference", days(2))
+    ]
+
+
+def test_moving_an_adoption_without_links_is_allowed_and_its_rejection_breaks_nothing() -> None:
+    lonely = adoption("A", DAY)
+    r = placed(1, report("A", days(-30)), target=lonely)
+    check_lineage([r], Registry([lonely], [], PARTNER))
+    assert r.errors == []
+    refused = placed(1, report("A", days(-30), "NOWHERE"), target=lonely)
+    work = check_lineage([refused], Registry([lonely], [], PARTNER))
+    assert [e.field for e in refused.errors] == ["learnedFrom[0].siteCode"]
+    assert (work.layers, work.rows_propagated, work.links_examined) == (1, 1, 0)
+
+
+def test_moving_a_source_after_a_learner_in_another_innovation_is_refused() -> None:
+    """The learner is a derived innovation's adoption (not among this batch's adoptions): its
+    start comes with the link."""
+    source = adoption("A", DAY)
+    outside = uuid.uuid4()
+    foreign = ExistingLink(uuid.uuid4(), outside, source.id, "peer_visit", None, days(10), DAY)
+    r = placed(1, report("A", days(11)), target=source)
+    check_lineage([r], Registry([source], [foreign], PARTNER))
+    assert [e.detail for e in r.errors] == [
+        f"moving the start to {days(11)} would put it after the adoption at adoption {outside} "
+        f"that learned from it ({days(10)})"
+    ]
+
+
+def test_propagation_through_moved_links_looks_at_each_link_once_per_layer() -> None:
+    source, learner = adoption("A", DAY), adoption("B", days(10))
+    reg = Registry([source, learner], [link(learner, source)], PARTNER)
+    rows = [
+        placed(1, report("A", days(-5), "NOWHERE"), target=source),
+        placed(2, report("B", days(-4)), target=learner),
+    ]
+    work = check_lineage(rows, reg)
+    assert [e.field for e in rows[1].errors] == ["startedOn"]
+    # layer 1 (A) looks at A's one link and breaks B; layer 2 (B) looks at it again, finds A rejected
+    assert (work.layers, work.rows_propagated, work.links_examined) == (2, 2, 2)
