@@ -87,7 +87,7 @@ OWNERSHIP: dict[str, str] = {
 
 # Statuses the spec declares that this matrix does not drive, and where they are tested.
 STATUSES_ELSEWHERE: dict[int, str] = {
-    409: "conflicts are domain rules, one per resource: tests/registry, tests/campaigns, tests/outcomes, tests/submissions",
+    409: "conflicts are domain rules, one per resource: tests/innovations, tests/adoptions, tests/campaigns, tests/outcomes, tests/submissions",
     429: "rate limiting is the middleware's, the same on every /v1 route: tests/test_foundation.py",
     503: "an unavailable database or timeout, the same on every route: tests/test_foundation.py",
 }
