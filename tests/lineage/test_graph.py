@@ -358,3 +358,15 @@ def test_chain_order_puts_sources_first_and_still_places_a_cycle() -> None:
     # a cycle (the registry refuses them) leaves nobody out: by start, after the rest
     looped = {A: [], B: [A, D], C: [A], D: [B, C]}
     assert {NAMES[k]: v for k, v in chain_order(closure, looped).items()} == {"A": 0, "C": 1, "B": 2, "D": 3}
+
+
+def test_paths_of_equal_length_come_in_chain_order_not_id_order() -> None:
+    early, late = uuid.UUID(int=300), uuid.UUID(int=200)  # the later-starting one has the smaller id
+    closure = [
+        node(A, "2020-01-01", "S1", None, None),
+        node(early, "2020-03-01", "S2", None, None),
+        node(late, "2020-04-01", "S3", None, None),
+        node(D, "2020-06-01", "S4", None, None),
+    ]
+    links = [link(early, A, "peer_visit"), link(late, A, "peer_visit"), link(D, late, "other"), link(D, early, "other")]
+    assert paths_to(D, closure, links) == ([[A, early, D], [A, late, D]], False)
