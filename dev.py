@@ -9,6 +9,7 @@
     python3 dev.py docs [serve]     # build the documentation site (mkdocs build --strict) or serve it
     python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
     python3 dev.py bench [ARGS]     # bench/compare.py: Spread against two peer apps (adds the bench extra)
+    python3 dev.py mutate [MODULE]  # mutation score (mutmut) of spc, graph, planner, authz; slow (docs/testing.md)
 
 Every command first makes `.venv` match `uv.lock` (uv's lock of every direct and transitive
 dependency, for every platform). uv itself is pinned below and installed into `.tools/` with
@@ -74,6 +75,47 @@ def run(program: str, *args: str) -> int:
     return subprocess.run([str(exe), *args], cwd=ROOT, check=False).returncode
 
 
+# `dev.py mutate NAME`: the modules whose rules matter most ([tool.mutmut] in pyproject.toml).
+MUTATE = {
+    "spc": "service/analysis/spc.py",
+    "graph": "service/lineage/graph.py",
+    "planner": "service/submissions/planner.py",
+    "authz": "service/authz.py",
+}
+
+
+def mutate(names: list[str]) -> int:
+    """Run mutmut on the named modules (all four by default), then print each one's score.
+
+    Mutants are judged by the pure unit tests only (SPREAD_PURE_TESTS=1 deselects every test
+    that needs a database); results are kept in mutants/ (git-ignored), so a second run only
+    re-tests what changed. `.venv/bin/mutmut show NAME` prints one mutant's diff."""
+    import json
+
+    unknown = [n for n in names if n not in MUTATE]
+    if unknown:
+        say(f"unknown module {unknown[0]!r}; choose from {', '.join(MUTATE)}")
+        return 2
+    chosen = names or list(MUTATE)
+    env = dict(os.environ, SPREAD_PURE_TESTS="1")
+    globs = [MUTATE[n].removesuffix(".py").replace("/", ".") + ".*" for n in chosen]
+    mutmut = str(VENV / BIN / "mutmut")
+    code = subprocess.run([mutmut, "run", *globs], cwd=ROOT, env=env, check=False).returncode
+    print(f"{'module':<34} {'mutants':>8} {'killed':>7} {'timeout':>8} {'survived':>9} {'no tests':>9} {'score':>7}")
+    for name in chosen:
+        meta = ROOT / "mutants" / (MUTATE[name] + ".meta")
+        if not meta.exists():
+            continue
+        codes = list(json.loads(meta.read_text())["exit_code_by_key"].values())
+        killed = sum(c in (1, 3) for c in codes)
+        timeout = sum(c in (-24, 24, 36, 152, 255) for c in codes)
+        survived = sum(c == 0 for c in codes)
+        untested = sum(c in (5, 33) for c in codes)
+        score = 100 * (killed + timeout) / len(codes) if codes else 0.0
+        print(f"{MUTATE[name]:<34} {len(codes):>8} {killed:>7} {timeout:>8} {survived:>9} {untested:>9} {score:>6.1f}%")
+    return code
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script may be run by an older python3
         say(f"Spread needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
@@ -87,6 +129,9 @@ def main(argv: list[str]) -> int:
     if command == "bench":
         sync("bench")
         return run("python", "bench/compare.py", *rest)
+    if command == "mutate":
+        sync("mutation")
+        return mutate(rest)
     sync()
     if command == "serve":
         return run("spread", "serve", *rest)

@@ -6,7 +6,7 @@ a ``Response`` object, the compression layer and the exception wrapper (profile 
 ``bench/README.md``). :class:`FastPath` answers them from :class:`service.middleware.RequestPath`
 with the same query, the same struct, the same ETag/304, the same key check (the key cache,
 so revocation still acts on the next request), the same rate-limit count, and the same
-problem documents, byte for byte (``tests/registry/test_fastpath.py`` compares both paths).
+problem documents, byte for byte (``tests/innovations/test_fastpath.py`` compares both paths).
 
 It only takes a request it can answer without changing anything first: a plain ``GET`` of
 the canonical path with no query string and no ``Origin``, a well-formed bearer key found in

@@ -210,7 +210,14 @@ async def reader(make_key: KeyMaker) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``slow`` tests run only when asked for (``-m slow``); the default run skips them."""
+    """``slow`` tests run only when asked for (``-m slow``); the default run skips them.
+
+    With ``SPREAD_PURE_TESTS=1`` (set by ``dev.py mutate``) every test that needs a database is
+    deselected, leaving the pure unit tests that judge mutants in seconds."""
+    if os.environ.get("SPREAD_PURE_TESTS") == "1":
+        pure = [item for item in items if "template_dsn" not in getattr(item, "fixturenames", ())]
+        config.hook.pytest_deselected(items=[item for item in items if item not in pure])
+        items[:] = pure
     if "slow" in (config.getoption("markexpr") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow")

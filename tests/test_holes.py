@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from service.types import encode_cursor
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 
 DEEP = 1_000
 

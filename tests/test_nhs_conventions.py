@@ -16,7 +16,7 @@ from service.app import create_app
 from service.config import Settings
 from service.middleware import deprecated
 from tests.conftest import app_of
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 
 SPEC = json.loads((Path(__file__).parents[1] / "openapi" / "openapi.json").read_text())
 

@@ -90,27 +90,22 @@ OWNERSHIP: dict[str, str] = {
 
 # Statuses the spec declares that this matrix does not drive, and where they are tested.
 STATUSES_ELSEWHERE: dict[int, str] = {
-    409: "conflicts are domain rules, one per resource: tests/registry, tests/campaigns, tests/outcomes, tests/submissions",
-    406: "an Accept the operation cannot answer (GetSite's FHIR view): tests/registry/test_sites_fhir.py",
+    409: "conflicts are domain rules, one per resource: tests/innovations, tests/adoptions, tests/campaigns, tests/outcomes, tests/submissions",
+    406: "an Accept the operation cannot answer (GetSite's FHIR view): tests/sites/test_sites_fhir.py",
     429: "rate limiting is the middleware's, the same on every /v1 route: tests/test_foundation.py",
     503: "an unavailable database or timeout, the same on every route: tests/test_foundation.py",
 }
 
 # Statuses the spec declares for an operation that no request can produce (found by this
-# matrix). Each is a defect of the spec, listed so the matrix passes today and fails the day
-# one is fixed (remove the entry) or another appears.
-# (The 400 Litestar added to every operation with parameters, though validation failures are
-# 422 here, was the largest such defect: service/openapi.py now drops it.)
-# - 422 on writes whose only parameters are uuid paths (and If-Match): a malformed uuid
-#   does not match the route (404), and there is nothing else to validate. (Reads have the
-#   X-Spread-Consistency header, whose malformed value is refused 422.)
-# - 403 on CalculateSpc: it needs only "read", and every key has at least that.
-_UUID_PATH_ONLY = (
-    "DeleteAdaptation",
-    "RemoveAdoptionSource",
-    "RetireInnovation",
-)
-SPEC_GAPS: dict[str, set[int]] = {op_id: {422} for op_id in _UUID_PATH_ONLY} | {"CalculateSpc": {403}}
+# matrix). Each would be a defect of the spec, listed so the matrix passes and fails the day
+# one is fixed (remove the entry) or another appears. None are left:
+# - the 400 Litestar added to every operation with parameters (validation failures are 422
+#   here): service/openapi.py drops it;
+# - 422 on operations whose only parameters are uuid paths (a malformed uuid does not match
+#   the route: 404): no longer declared; where an If-Match is taken, a malformed one is the
+#   422 (the "invalid-param" case sends one);
+# - 403 on CalculateSpc (it needs only "read", which every key has): no longer declared.
+SPEC_GAPS: dict[str, set[int]] = {}
 
 
 # Array bodies whose schema errors name the body ("data") instead of the item's field: a
@@ -525,6 +520,8 @@ def _invalid_param(op: Operation) -> tuple[str, dict[str, str], str] | None:
     for p in op.params("header"):
         if "pattern" in _resolve(p["schema"]) and p["name"].lower() != "if-match":
             return p["name"], {}, ""  # sent as BAD_HEADER (X-Spread-Consistency: not a token)
+        if p["name"] == "If-Match" and "pattern" in _resolve(p["schema"]):
+            return p["name"], {}, ""  # _send sends an If-Match that is no entity tag
     return None
 
 
@@ -617,6 +614,8 @@ async def _send(case: Case, w: World) -> tuple[httpx.Response, str | None]:
         etag = await _etag(op, w)
         version = int(etag.strip('W/"'))
         headers["If-Match"] = f'"{version - 1}"' if case.name == "stale-if-match" else etag
+        if case.name == "invalid-param" and _invalid_param(op) == ("If-Match", {}, ""):
+            headers["If-Match"] = "version-3"  # not an entity tag: fails the header's pattern
     content: bytes | None = None
     if op.body_schema is not None:
         body = _body(op, w)

@@ -19,7 +19,7 @@ Create Date: 2026-12-06
 from migrations._sql import execute_script
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -177,7 +177,7 @@ async def list_innovation_adaptations(
     operation_id="GetAdaptation",
     tags=["adaptations"],
     summary="Get one adaptation",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_adaptation(
     request: Request[Any, Any, Any],

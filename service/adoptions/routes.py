@@ -146,7 +146,7 @@ async def create_adoption(
     operation_id="GetAdoption",
     tags=["adoptions"],
     summary="Get one adoption",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_adoption(
     request: Request[Any, Any, Any],
@@ -215,7 +215,7 @@ async def add_source(
     operation_id="RemoveAdoptionSource",
     tags=["adoptions"],
     summary="Remove a learned-from link",
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(401, 403, 404, 429, 503),
 )
 async def remove_source(
     conn: NamedDependency[Connection],

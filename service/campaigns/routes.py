@@ -151,7 +151,7 @@ def _campaign_page(items: list[Campaign], next_cursor: str | None) -> CampaignPa
     operation_id="GetCampaign",
     tags=["campaigns"],
     summary="Get one campaign",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_campaign(
     request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: CampaignId, fields: FieldsQuery = None

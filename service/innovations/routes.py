@@ -158,7 +158,7 @@ async def create_innovation(
     operation_id="GetInnovation",
     tags=["innovations"],
     summary="Get one innovation",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_innovation(
     request: Request[Any, Any, Any],

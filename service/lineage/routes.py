@@ -170,7 +170,7 @@ async def adoption_lineage(
     operation_id="GetInnovationFamily",
     tags=["lineage"],
     summary="An innovation's family tree",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def innovation_family(conn: NamedDependency[Connection], id: InnovationPath) -> InnovationFamily:
     """The innovations this one derives from and those derived from it, as a tree from the oldest ancestor."""

@@ -165,7 +165,13 @@ async def create_submission(
     ] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Submission]:
-    """Create or update adoptions in bulk (upsert by site or externalId), with learned-from links and adaptations."""
+    """Create or update adoptions in bulk (upsert by site or externalId), with learned-from links and adaptations.
+
+    Authorisation is judged per row, like every other rule: a row for a site the partner is not
+    authorised for is refused in the answer's `rows`, naming the site, never with a whole-request
+    403, so one answer lists every row at fault; `atomic` then writes nothing (422) and `partial`
+    writes the other rows. 403 is for a key without the `write` scope.
+    """
     max_bytes = request.app.state.settings.max_body_bytes
     max_mb = max_bytes / 1_000_000
     try:
@@ -205,7 +211,7 @@ async def create_submission(
     operation_id="GetSubmission",
     tags=["submissions"],
     summary="Get a submission's result",
-    responses=responses(401, 404, 422, 429, 503),
+    responses=responses(401, 404, 429, 503),
 )
 async def get_submission(
     conn: NamedDependency[Connection], principal: NamedDependency[Principal], id: SubmissionId

@@ -335,6 +335,7 @@ def test_a_short_phase_warns() -> None:
     ],
 )
 def test_engine_refuses_bad_input(kwargs: dict, field: str) -> None:
+    kwargs = dict(kwargs)  # the parameter is shared by every run of this test in one process
     values = kwargs.pop("values")
     with pytest.raises(InvalidInputError) as caught:
         calculate_spc(values, **kwargs)

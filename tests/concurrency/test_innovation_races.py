@@ -11,7 +11,7 @@ import asyncio
 import httpx
 
 from tests.concurrency import ROUNDS
-from tests.registry.helpers import COMPONENTS, adopt, make_innovation
+from tests.factories import COMPONENTS, adopt, make_innovation
 
 ADAPTATION = {
     "description": "Monitoring by a community team instead of the ward.",

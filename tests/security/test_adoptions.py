@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import KeyMaker
-from tests.registry.helpers import adopt, make_innovation
+from tests.factories import adopt, make_innovation
 from tests.security.helpers import changes_count, refused
 from tests.submissions.helpers import innovation as arranged_innovation
 from tests.submissions.helpers import report, submit

@@ -10,8 +10,8 @@ import httpx
 from service.config import Settings
 from service.db import connect
 from tests.conftest import KeyMaker
+from tests.factories import adopt, make_innovation
 from tests.outcomes import rows
-from tests.registry.helpers import adopt, make_innovation
 from tests.security.helpers import refused
 
 WAITING = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import KeyMaker
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 from tests.security.helpers import changes_count, refused, site_row
 
 

@@ -7,7 +7,7 @@ import io
 
 import httpx
 
-from tests.registry.helpers import adopt, make_innovation
+from tests.factories import adopt, make_innovation
 from tests.submissions.helpers import submit
 
 

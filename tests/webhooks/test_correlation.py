@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 
 from service.webhooks.worker import Worker
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 from tests.webhooks.conftest import FAST, create_webhook, drain_until
 from tests.webhooks.receiver import Receiver
 

@@ -11,7 +11,7 @@ import re
 import httpx
 
 from service import types
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 
 
 def test_no_pattern_takes_a_trailing_newline() -> None:

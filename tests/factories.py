@@ -1,4 +1,7 @@
-"""Small builders for registry tests (through the API, as a client would)."""
+"""The one place tests create records: through the API, as a client would (tests/<package>/ use it).
+
+A new column or rule changes one builder here, not every test that needs an innovation.
+"""
 
 from __future__ import annotations
 

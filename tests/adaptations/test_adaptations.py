@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 
 from tests.conftest import KeyMaker
+from tests.factories import adopt, make_innovation, origin_adoption
 from tests.feed import settled_changes
-from tests.registry.helpers import adopt, make_innovation, origin_adoption
 
 FRAME = {
     "description": "Huddle by video call across three community hospitals.",

@@ -7,7 +7,7 @@ import io
 
 import httpx
 
-from tests.registry.helpers import adopt, make_innovation
+from tests.factories import adopt, make_innovation
 
 
 async def test_fields_pick_top_level_fields_in_order(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import KeyMaker, app_of, cache_ready, running_app, settings_for
-from tests.registry.helpers import make_innovation
+from tests.factories import make_innovation
 
 NOW = 1_800_000_030.0  # mid-window: the rate-limit reset is the same for both apps
 

@@ -7,8 +7,8 @@ import io
 
 import httpx
 
-from tests.registry.helpers import adopt, make_innovation, origin_adoption
-from tests.registry.test_adaptations import FRAME
+from tests.adaptations.test_adaptations import FRAME
+from tests.factories import adopt, make_innovation, origin_adoption
 
 
 async def test_adoptions_expand_site_innovation_and_sources(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

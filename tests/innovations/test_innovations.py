@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import KeyMaker
-from tests.registry.helpers import adopt, make_innovation, origin_adoption
+from tests.factories import adopt, make_innovation, origin_adoption
 
 
 async def test_create_makes_origin_adoption_and_counts(client: httpx.AsyncClient, admin) -> None:
