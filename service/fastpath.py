@@ -137,7 +137,7 @@ class FastPath:
                     key_id=principal.key_id,
                     partner_id=principal.partner_id,
                     partner=principal.partner_name,
-                    scopes=list(principal.scopes),  # type: ignore[arg-type]
+                    scopes=list(principal.scopes),  # type: ignore[arg-type]  # the cached scopes are the stored strings, each a Scope
                     expires_at=principal.expires_at,
                     sites=sites,
                 )

@@ -140,7 +140,7 @@ def assemble(rows: list[NodeRow], links: list[LinkRow]) -> Graph:
         learners[i].append(j)
         indegree[j] += 1
         pairs.append((i, j))
-        edges.append(LineageEdge(from_=link.source, to=link.learner, channel=link.channel, on=link.on))  # type: ignore[arg-type]
+        edges.append(LineageEdge(from_=link.source, to=link.learner, channel=link.channel, on=link.on))  # type: ignore[arg-type]  # channels come from the database, constrained to the vocabulary
 
     # Kahn's order; nodes on a cycle (which the registry refuses) would simply be left out.
     order = [i for i in range(n) if indegree[i] == 0]
@@ -164,13 +164,13 @@ def assemble(rows: list[NodeRow], links: list[LinkRow]) -> Graph:
             site=LineageSite(
                 code=r.site_code,
                 name=r.site_name,
-                kind=r.site_kind,  # type: ignore[arg-type]
+                kind=r.site_kind,  # type: ignore[arg-type]  # site kinds come from the database, constrained to the vocabulary
                 region_code=r.region_code,
                 icb_code=r.icb_code,
                 latitude=r.latitude,
                 longitude=r.longitude,
             ),
-            stage=r.stage,  # type: ignore[arg-type]
+            stage=r.stage,  # type: ignore[arg-type]  # stages come from the database, constrained to the vocabulary
             started_on=r.started_on,
             is_origin=r.is_origin,
             is_root=r.generation == 1,  # only the innovation's own adoptions have generation >= 1

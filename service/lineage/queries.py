@@ -30,6 +30,8 @@ import uuid
 import asyncpg
 import msgspec
 
+from service.vocab import Fidelity, Phase, WhatModified
+
 # A graph larger than this is refused with a problem saying how to narrow it, never cut.
 MAX_NODES = 20_000
 # What one statement may read, whatever the filters: distinct adoptions and learned-from links.
@@ -96,10 +98,10 @@ class AdaptationRow(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     adoption_id: uuid.UUID
     description: str
-    phase: str
-    what_modified: str
+    phase: Phase
+    what_modified: WhatModified
     nature: str | None
-    fidelity: str
+    fidelity: Fidelity
     core_component_keys: list[str]
     made_on: dt.date | None
     created_at: dt.datetime

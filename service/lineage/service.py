@@ -183,7 +183,7 @@ async def adoption_lineage(
     return AdoptionLineage(
         adoption_id=adoption_id,
         innovation_id=meta.innovation_id,
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,  # type: ignore[arg-type]  # validated as a Literal by the route
         nodes=g.nodes,
         edges=g.edges,
         paths=paths,
@@ -258,7 +258,7 @@ async def innovation_family(conn: asyncpg.Connection, innovation_id: uuid.UUID) 
     children: dict[uuid.UUID, list[uuid.UUID]] = {}
     for r in rows:
         if r.derived_from_id in by_id and r.id != top.id:
-            children.setdefault(r.derived_from_id, []).append(r.id)  # type: ignore[arg-type]
+            children.setdefault(r.derived_from_id, []).append(r.id)
 
     def member(node_id: uuid.UUID, seen: frozenset[uuid.UUID]) -> FamilyMember:
         r = by_id[node_id]

@@ -126,6 +126,7 @@ async def search(
         *(after if after is not None else (None, None, None)),
         limit + 1,
     )
+    assert row is not None  # an aggregate over the matches: always one row
     items = row["items"]
     for item in items:
         item["snippet"] = render_snippet(item["snippet"] or "")

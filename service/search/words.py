@@ -72,4 +72,5 @@ async def check_filters(
     conn: asyncpg.Connection, region: str | None, icb: str | None, theme: str | None
 ) -> FilterCheck:
     row = await conn.fetchrow(CHECK_FILTERS, region, icb, theme)
+    assert row is not None  # one row of scalar look-ups, always
     return FilterCheck(row["region_kind"], row["icb_kind"], row["icb_region"], row["theme_known"])

@@ -162,7 +162,7 @@ def fhir_record(request: Request[Any, Any, Any], site: Site, version: int) -> Re
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         if f'"{version}"' in tags or "*" in tags:
-            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]
+            return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})  # type: ignore[arg-type]  # a 304 has no body
     return Response(content=as_fhir(site, version), media_type=FHIR_MEDIA_TYPE, headers={"ETag": tag})
 
 
