@@ -195,8 +195,8 @@ points AS (
 )
 SELECT c.adoption_id, c.stage, c.started_on, c.code, c.name, c.kind, c.region_code, c.icb_code,
        c.kind = t.kind AS same_kind,
-       c.icb_code IS NOT NULL AND c.icb_code = t.icb_code AS same_icb,
-       c.region_code IS NOT NULL AND c.region_code = t.region_code AS same_region,
+       coalesce(c.icb_code = t.icb_code, false) AS same_icb,  -- never null: a site may have no ICB
+       coalesce(c.region_code = t.region_code, false) AS same_region,
        2 * 6371.0088 * asin(sqrt(
            power(sin(radians(cp.lat - tp.lat) / 2), 2)
            + cos(radians(tp.lat)) * cos(radians(cp.lat)) * power(sin(radians(cp.lon - tp.lon) / 2), 2)

@@ -210,6 +210,18 @@ async def test_peers_order_and_reasons(client: httpx.AsyncClient, peers_setup, r
     assert "RQM" not in [i["site"]["code"] for i in r.json()["items"]]
 
 
+async def test_peers_from_a_site_with_no_icb_or_region(client: httpx.AsyncClient, peers_setup, reader) -> None:
+    """RW6 has no ICB, region or coordinates: nothing is near it or shares its ICB (found by the fuzzer as a 500)."""
+    r = await client.get(f"/v1/innovations/{peers_setup['innovation']}/peers?site=RW6", headers=reader)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    codes = [i["site"]["code"] for i in items]
+    assert set(codes[:2]) == {"RXN", "RQM"} and codes[2:] == ["R0A", "QE1"]  # sustaining, then implementing
+    for item in items:
+        assert item["distanceKm"] is None, item  # RW6 has no position
+        assert not any("same ICB" in reason or "same region" in reason for reason in item["reasons"]), item
+
+
 async def test_peers_errors(client: httpx.AsyncClient, peers_setup, reader) -> None:
     inno = peers_setup["innovation"]
     r = await client.get("/v1/innovations/00000000-0000-0000-0000-000000000001/peers?site=RXR", headers=reader)

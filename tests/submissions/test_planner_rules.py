@@ -9,6 +9,7 @@ no later than its learner, and that a same-day link may not close a cycle.
 
 from __future__ import annotations
 
+import msgspec
 import datetime as dt
 import uuid
 
@@ -287,7 +288,9 @@ def test_moves_on_the_same_day_and_moves_together_are_allowed() -> None:
 
 def test_a_row_that_does_not_move_its_start_is_not_rechecked() -> None:
     source, learner = adoption("A", DAY), adoption("B", days(10))
-    bad_link = link(learner, source)._replace(learner_started_on=days(-1))  # as stored; not this row's business
+    bad_link = msgspec.structs.replace(
+        link(learner, source), learner_started_on=days(-1)
+    )  # as stored; not this row's business
     r = placed(1, report("A", DAY), target=source)
     check_lineage([r], Registry([source, learner], [bad_link], PARTNER))
     assert r.errors == []
