@@ -22,7 +22,7 @@ from __future__ import annotations
 from migrations._sql import execute_script
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from service.changes.routes import history_page
 from service.changes.schemas import ChangePage
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotAcceptableError, NotFoundError, responses
-from service.http import also_answers, created, paged, record
+from service.http import also_answers, created
 from service.shaping import CSV_ALTERNATIVE, LIST_MEDIA, AllQuery, FieldsQuery, FormatQuery, listing, one, shape_of
 from service.sites import queries, service
 from service.sites.fhir import FHIR_MEDIA_TYPE, fhir_alternative, fhir_record
