@@ -76,6 +76,8 @@ def main() -> int:
     css = re.sub(r"@font-face\{[^}]*\}", "", css)
     css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
     (OUT / "nhsuk.min.css").write_text(css)
+    # axe-core (MPL-2.0, its licence header kept) for tests/explorer's accessibility check only.
+    shutil.copyfile(HERE / "node_modules" / "axe-core" / "axe.min.js", ROOT / "tests" / "explorer" / "axe.min.js")
     (OUT / "regions.json").write_text(json.dumps(regions(), separators=(",", ":")) + "\n")
     print(f"built {OUT.relative_to(ROOT)}")
     return 0

@@ -79,7 +79,7 @@ async function drawSpreadMap(host: HTMLElement, lineage: InnovationLineage, regi
     placed.set(node.adoptionId, { node, x, y });
   });
 
-  const root = svg("svg", { viewBox: `0 0 ${regions.width} ${regions.height}`, class: "explorer-map", role: "img", "aria-labelledby": "map-title" });
+  const root = svg("svg", { viewBox: `0 0 ${regions.width} ${regions.height}`, class: "explorer-map", role: "group", "aria-labelledby": "map-title" });
   const title = svg("title", { id: "map-title" });
   title.textContent = `Map of England's NHS regions with ${placed.size} adopting sites and ${lineage.edges.length} learned-from links`;
   root.appendChild(title);
