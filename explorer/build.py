@@ -65,6 +65,13 @@ def regions() -> dict[str, object]:
     }
 
 
+def nhsuk_css() -> str:
+    """nhsuk-frontend's compiled CSS without the web font (and without the source map link)."""
+    css = (HERE / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk.min.css").read_text()
+    css = re.sub(r"@font-face\{[^}]*\}", "", css)
+    return re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
+
+
 def main() -> int:
     npm = shutil.which("npm")
     if npm is None:
@@ -72,10 +79,7 @@ def main() -> int:
         return 2
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)  # noqa: S603
     subprocess.run([npm, "run", "build"], cwd=HERE, check=True)  # noqa: S603
-    css = (HERE / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk.min.css").read_text()
-    css = re.sub(r"@font-face\{[^}]*\}", "", css)
-    css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
-    (OUT / "nhsuk.min.css").write_text(css)
+    (OUT / "nhsuk.min.css").write_text(nhsuk_css())
     # axe-core (MPL-2.0, its licence header kept) for tests/explorer's accessibility check only.
     shutil.copyfile(HERE / "node_modules" / "axe-core" / "axe.min.js", ROOT / "tests" / "explorer" / "axe.min.js")
     (OUT / "regions.json").write_text(json.dumps(regions(), separators=(",", ":")) + "\n")

@@ -46,9 +46,14 @@ class Tab:
             if v["impact"] in ("serious", "critical")
         ]
 
-    def shot(self, name: str) -> None:
-        if SCREENSHOTS:
-            self.page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=False)
+    def shot(self, name: str, selector: str | None = None) -> None:
+        if not SCREENSHOTS:
+            return
+        path = str(Path(SCREENSHOTS) / name)
+        if selector:
+            self.page.locator(selector).screenshot(path=path)
+        else:
+            self.page.screenshot(path=path, full_page=False)
 
 
 @pytest.fixture
@@ -88,6 +93,8 @@ def test_search_map_slider_site_and_accessibility(public: Live, tab: Tab) -> Non
     assert page.locator(".explorer-map__cross").count() == stopped
     assert tab.axe() == []
     tab.shot("explorer-innovation.png")
+    tab.shot("explorer-map.png", "#spread-map")
+    tab.shot("explorer-lineage.png", "#lineage")
 
     # The slider back to the first month: only the sites that had started by then.
     visible = ".explorer-map__marker:not(.explorer-map--hidden)"
