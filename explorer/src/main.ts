@@ -9,6 +9,8 @@ async function route(): Promise<void> {
     if (parts.length === 0) await searchPage(query);
     else if (parts[0] === "innovations" && parts.length === 2) await innovationPage(parts[1]);
     else if (parts[0] === "sites" && parts.length === 2) await sitePage(parts[1]);
+    else if (parts[0] === "campaigns" && parts.length === 1) await campaignsPage();
+    else if (parts[0] === "campaigns" && parts.length === 2) await campaignPage(parts[1]);
     else if (parts[0] === "key") await keyPage();
     else showError({ title: "Page not found", status: 404, detail: "There is no explorer page at this address." });
   } catch (error) {

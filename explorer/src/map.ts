@@ -46,7 +46,7 @@ function marker(generation: number, discontinued: boolean): SVGElement {
   const shape = shapes[Math.min(generation, 4) - 1];
   shape.setAttribute("class", `explorer-map__shape explorer-map__shape--g${Math.min(generation, 4)}`);
   g.appendChild(shape);
-  const label = svg("text", { class: "explorer-map__label", "text-anchor": "middle", dy: "0.35em" });
+  const label = svg("text", { class: `explorer-map__label explorer-map__label--g${Math.min(generation, 4)}`, "text-anchor": "middle", dy: "0.35em" });
   label.textContent = String(generation);
   g.appendChild(label);
   if (discontinued) g.appendChild(svg("path", { class: "explorer-map__cross", d: `M${-r - 3} ${-r - 3}L${r + 3} ${r + 3}M${r + 3} ${-r - 3}L${-r - 3} ${r + 3}` }));

@@ -1,5 +1,6 @@
 // The pages. Each renders into <main> and throws ApiError on a failed request (the router
-// shows it). Hash routes: #/ (search), #/innovations/{id}, #/sites/{code}, #/campaigns/{id}, #/key.
+// shows it). Hash routes: #/ (search), #/innovations/{id}, #/sites/{code}, #/key; campaigns.ts has
+// #/campaigns and #/campaigns/{id}.
 
 let regionsMap: Promise<RegionsMap> | null = null;
 

@@ -117,3 +117,44 @@ interface RegionsMap {
   attribution: string[];
   regions: { code: string; name: string; d: string }[];
 }
+
+interface Campaign {
+  id: string;
+  name: string;
+  description: string;
+  kind: string;
+  leadPartner: string;
+  innovationIds: string[];
+  startsOn: string;
+  endsOn: string;
+}
+interface SiteProgress {
+  siteCode: string;
+  siteName: string;
+  target: number;
+  value: number;
+  expectedByNow: number;
+  status: string;
+  openImpediments: number;
+  stalled: boolean;
+}
+interface CampaignProgress {
+  measureCode: string;
+  asOf: string;
+  overall: { value: number; target: number; expectedByNow: number; status: string; projectedCompletion?: string | null };
+  sites: SiteProgress[];
+}
+interface Impediment {
+  id: string;
+  siteCode: string;
+  description: string;
+  category: string;
+  status: string;
+  raisedOn: string;
+}
+interface Breakthrough {
+  id: string;
+  siteCode: string;
+  title: string;
+  story: string;
+}

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,7 +20,7 @@ SHIPPED = ROOT / "service" / "static" / "explorer"
 NPM = shutil.which("npm")
 
 
-def _build_module():  # noqa: ANN202  # explorer/build.py is a script, not a package
+def _build_module() -> ModuleType:  # explorer/build.py is a script, not a package
     spec = importlib.util.spec_from_file_location("explorer_build", EXPLORER / "build.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -192,3 +192,28 @@ def test_served_with_a_strict_policy_and_no_other_origin(public: Live) -> None:
         assert httpx.get(f"{public.base}/explorer/{name}").status_code == 200, name
     assert "assets.nhs.uk" not in httpx.get(public.base + "/explorer/nhsuk.min.css").text
     assert httpx.get(public.base + "/explorer/../pages.py").status_code == 404
+
+
+def test_the_demo_campaign(public: Live, tab: Tab) -> None:
+    page = tab.page
+    tab.open(public.base + "/explorer/")
+    page.click("text=Campaigns")
+    page.wait_for_selector(".explorer-result a")
+    tab.ready()
+    campaign = public.all_items("/v1/campaigns")[0]
+    page.click(f"text={campaign['name']}")
+    page.wait_for_selector("#campaign-sites")
+    tab.ready()
+    progress = public.api(f"/v1/campaigns/{campaign['id']}/progress")
+    rows = page.locator("#campaign-sites tbody tr")
+    assert rows.count() == len(progress["sites"]) > 0
+    # Furthest behind first.
+    ratios = [s["value"] / (s["expectedByNow"] or 1) for s in progress["sites"]]
+    first = min(progress["sites"], key=lambda s: s["value"] / (s["expectedByNow"] or 1))
+    assert first["siteName"] in rows.nth(0).inner_text() and min(ratios) <= max(ratios)
+    impediments = public.all_items(f"/v1/campaigns/{campaign['id']}/impediments")
+    assert page.locator("#campaign-impediments li").count() == max(len(impediments), 1)
+    assert page.locator("img.explorer-chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert tab.axe() == []
+    tab.shot("explorer-campaign.png")
+    assert tab.errors == []
