@@ -471,11 +471,12 @@ function statusTag(status) {
 async function campaignPage(id) {
     const campaign = must(await GET("/v1/campaigns/{id}", { params: { path: { id } } }));
     setTitle(campaign.name);
-    const [progress, impediments, breakthroughs, chart] = await Promise.all([
+    const [progress, impediments, breakthroughs, chart, innovations] = await Promise.all([
         GET("/v1/campaigns/{id}/progress", { params: { path: { id } } }).then(must),
         allPages("/v1/campaigns/{id}/impediments", { path: { id } }).then(must),
         allPages("/v1/campaigns/{id}/breakthroughs", { path: { id } }).then(must),
         svgChart(`/v1/campaigns/${encodeURIComponent(id)}/progress?format=svg`),
+        Promise.all(campaign.innovationIds.map((i) => GET("/v1/innovations/{id}", { params: { path: { id: i } } }).then(must))),
     ]);
     const o = progress.overall;
     const sites = [...progress.sites].sort((a, b) => a.value / (a.expectedByNow || 1) - b.value / (b.expectedByNow || 1));
@@ -485,7 +486,7 @@ async function campaignPage(id) {
         ["Progress", `${o.value.toLocaleString("en-GB")} of ${o.target.toLocaleString("en-GB")} (${escape(progress.measureCode)}) ${statusTag(o.status)}`],
         ["Expected by now", o.expectedByNow.toLocaleString("en-GB")],
         ["Runs", `${escape(campaign.startsOn)} to ${escape(campaign.endsOn)}`],
-        ["Innovations", campaign.innovationIds.map((i) => `<a href="#/innovations/${i}">${escape(i.slice(0, 8))}</a>`).join(", ")],
+        ["Innovations", innovations.map((i) => `<a href="#/innovations/${i.id}">${escape(i.title)}</a>`).join("<br>")],
     ])}
     ${chart ? `<img class="explorer-chart" src="${chart}" alt="Progress of ${escape(campaign.name)} month by month against its trajectory: ${o.value} of ${o.target}, status ${escape(words(o.status))}.">` : ""}
     <h2>Sites, furthest behind first</h2>
