@@ -9,6 +9,20 @@ function loadRegions(): Promise<RegionsMap> {
   return regionsMap;
 }
 
+// The filters the search page offers as facets: the URL hash carries them with q and cursor.
+const FACETS: [string, string][] = [["type", "types"], ["category", "category"], ["evidenceLevel", "evidenceLevel"], ["region", "region"], ["stage", "stage"]];
+const FACET_TITLES: Record<string, string> = { type: "Type", category: "Category", evidenceLevel: "Evidence level", region: "Region", stage: "Adoption stage" };
+
+function searchHash(query: URLSearchParams, changes: Record<string, string | null>): string {
+  const next = new URLSearchParams(query);
+  next.delete("cursor");
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null) next.delete(name);
+    else next.set(name, value);
+  }
+  return "#/?" + next.toString();
+}
+
 async function searchPage(query: URLSearchParams): Promise<void> {
   const q = query.get("q") ?? "";
   const cursor = query.get("cursor") ?? undefined;
@@ -23,16 +37,32 @@ async function searchPage(query: URLSearchParams): Promise<void> {
       </div>
       <button class="nhsuk-button" type="submit">Search</button>
     </form>
-    <div id="results"></div>`;
+    <div class="nhsuk-grid-row"><div class="nhsuk-grid-column-one-third" id="facets"></div><div class="nhsuk-grid-column-two-thirds" id="results"></div></div>`;
   (document.getElementById("search-form") as HTMLFormElement).addEventListener("submit", (event) => {
     event.preventDefault();
     const value = (document.getElementById("search-q") as HTMLInputElement).value.trim();
-    location.hash = `#/?q=${encodeURIComponent(value)}`;
+    location.hash = searchHash(query, { q: value || null });
   });
+  const filters: Record<string, string> = {};
+  for (const [, param] of FACETS) {
+    const value = query.get(param);
+    if (value) filters[param] = value;
+  }
+  const params = q ? { q, cursor, limit: 10, ...filters } : { sort: "mostAdopted", types: "innovation", cursor, limit: 10, ...filters };
+  const [data, regions] = await Promise.all([GET<SearchResults>("/v1/search", { params: { query: params } }).then(must), loadRegions()]);
+  const regionName = new Map(regions.regions.map((r) => [r.code, r.name]));
+  const label = (facet: string, value: string): string => (facet === "region" ? regionName.get(value) ?? value : words(value));
+  (document.getElementById("facets") as HTMLElement).innerHTML = `<h2 class="nhsuk-heading-s">Filter the results</h2>${FACETS.map(([facet, param]) => {
+    const counts = data.facets?.[facet] ?? {};
+    const active = query.get(param);
+    const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    if (!entries.length && !active) return "";
+    const items = active
+      ? `<li><strong>${escape(label(facet, active))}</strong> <a href="${searchHash(query, { [param]: null })}">Remove<span class="nhsuk-u-visually-hidden"> the ${escape(FACET_TITLES[facet].toLowerCase())} filter</span></a></li>`
+      : entries.map(([value, n]) => `<li><a href="${searchHash(query, { [param]: value })}">${escape(label(facet, value))}</a> (${n})</li>`).join("");
+    return `<h3 class="nhsuk-heading-xs">${escape(FACET_TITLES[facet])}</h3><ul class="nhsuk-list nhsuk-body-s explorer-facet" data-facet="${facet}">${items}</ul>`;
+  }).join("")}`;
   const results = document.getElementById("results") as HTMLElement;
-  const data = must(
-    await GET<SearchResults>("/v1/search", { params: { query: q ? { q, cursor, limit: 10 } : { sort: "mostAdopted", types: "innovation", cursor, limit: 10 } } }),
-  );
   const corrected = data.correctedQuery ? `<p class="nhsuk-body">Showing results for <strong>${escape(data.correctedQuery)}</strong>.</p>` : "";
   const items = data.items
     .map((hit) => {
@@ -54,7 +84,7 @@ async function searchPage(query: URLSearchParams): Promise<void> {
   const count = `${data.total}${data.totalIsFloor ? "+" : ""} result${data.total === 1 ? "" : "s"}`;
   const next = data.nextCursor
     ? `<nav class="nhsuk-pagination" role="navigation" aria-label="Pagination"><ul class="nhsuk-list nhsuk-pagination__list">
-        <li class="nhsuk-pagination-item--next"><a class="nhsuk-pagination__link nhsuk-pagination__link--next" href="#/?q=${encodeURIComponent(q)}&cursor=${encodeURIComponent(data.nextCursor)}">
+        <li class="nhsuk-pagination-item--next"><a class="nhsuk-pagination__link nhsuk-pagination__link--next" href="${searchHash(query, { cursor: data.nextCursor })}">
         <span class="nhsuk-pagination__title">Next</span><span class="nhsuk-u-visually-hidden">:</span><span class="nhsuk-pagination__page">More results</span></a></li></ul></nav>`
     : "";
   results.innerHTML = `${corrected}<p class="nhsuk-body" id="result-count">${count}</p><ul class="nhsuk-list explorer-results">${items}</ul>${next}`;

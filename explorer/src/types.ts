@@ -25,6 +25,7 @@ interface SearchResults {
   total: number;
   totalIsFloor: boolean;
   correctedQuery?: string | null;
+  facets?: Record<string, Record<string, number>>;
   nextCursor?: string | null;
 }
 

@@ -217,3 +217,30 @@ def test_the_demo_campaign(public: Live, tab: Tab) -> None:
     assert tab.axe() == []
     tab.shot("explorer-campaign.png")
     assert tab.errors == []
+
+
+def test_facets_filter_and_next_follows_the_cursor(public: Live, tab: Tab) -> None:
+    page = tab.page
+    tab.open(public.base + "/explorer/#/?q=ward")
+    whole = public.api("/v1/search", q="ward", limit=10)
+    assert page.locator(".explorer-result").count() == len(whole["items"])
+    # Next: the following page of the same query, as the API's cursor gives it.
+    assert whole["nextCursor"], "the demo has more than 10 hits for 'ward'"
+    second = public.api("/v1/search", q="ward", limit=10, cursor=whole["nextCursor"])
+    page.click("text=More results")
+    page.wait_for_url("**cursor=*")
+    tab.ready()
+    titles = page.locator(".explorer-result h2").all_inner_texts()
+    assert titles == [hit["title"] for hit in second["items"]]
+    tab.open(public.base + "/explorer/#/?q=ward")
+    # A facet value: the filtered results, and a way to remove the filter.
+    category, count = max(whole["facets"]["category"].items(), key=lambda kv: kv[1])
+    page.click(f".explorer-facet[data-facet=category] a[href*='category={category}']")
+    page.wait_for_url(f"**category={category}*")
+    tab.ready()
+    filtered = public.api("/v1/search", q="ward", category=category, limit=10)
+    assert filtered["total"] == count
+    assert page.locator(".explorer-result").count() == len(filtered["items"])
+    assert page.locator(".explorer-facet[data-facet=category] >> text=Remove").count() == 1
+    assert tab.axe() == []
+    assert tab.errors == []
