@@ -118,7 +118,9 @@ async function innovationPage(id: string): Promise<void> {
     <h2>Lineage</h2>
     <div id="lineage"></div>
     <h2>Adaptations</h2>
-    <div id="adaptations"></div>`;
+    <div id="adaptations"></div>
+    <h2>Outcomes</h2>
+    <div id="outcomes"><p class="nhsuk-body">Loading…</p></div>`;
   const [lineage, regions, adaptations] = await Promise.all([
     GET<InnovationLineage>("/v1/innovations/{id}/lineage", { params: { path: { id } } }).then(must),
     loadRegions(),
@@ -127,6 +129,7 @@ async function innovationPage(id: string): Promise<void> {
   await drawSpreadMap(document.getElementById("spread-map") as HTMLElement, lineage, regions);
   renderLineage(document.getElementById("lineage") as HTMLElement, lineage);
   renderAdaptations(document.getElementById("adaptations") as HTMLElement, lineage, adaptations);
+  await renderOutcomes(document.getElementById("outcomes") as HTMLElement, id);
 }
 
 // Generations left to right; each site lists whom it learned from and through which channel.

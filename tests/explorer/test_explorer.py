@@ -244,3 +244,20 @@ def test_facets_filter_and_next_follows_the_cursor(public: Live, tab: Tab) -> No
     assert page.locator(".explorer-facet[data-facet=category] >> text=Remove").count() == 1
     assert tab.axe() == []
     assert tab.errors == []
+
+
+def test_exceptional_sites_with_their_spc_charts(public: Live, tab: Tab) -> None:
+    page = tab.page
+    hit = public.api("/v1/search", q="front-door streaming", types="innovation", limit=1)["items"][0]
+    exceptional = public.api("/v1/insights/exceptional", measure="AE_4HR", innovation=hit["id"], limit=3)
+    assert exceptional["items"]
+    tab.open(f"{public.base}/explorer/#/innovations/{hit['id']}")
+    items = page.locator(".explorer-exceptional li")
+    assert items.count() == len(exceptional["items"])
+    assert items.nth(0).locator("a").inner_text() == exceptional["items"][0]["site"]["name"]
+    charts = page.locator(".explorer-exceptional img.explorer-chart")
+    assert charts.count() == len(exceptional["items"])
+    assert charts.nth(0).evaluate("img => img.complete && img.naturalWidth > 0")
+    tab.shot("explorer-outcomes.png", "#outcomes")
+    assert tab.axe() == []
+    assert tab.errors == []

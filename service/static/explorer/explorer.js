@@ -388,7 +388,9 @@ async function innovationPage(id) {
     <h2>Lineage</h2>
     <div id="lineage"></div>
     <h2>Adaptations</h2>
-    <div id="adaptations"></div>`;
+    <div id="adaptations"></div>
+    <h2>Outcomes</h2>
+    <div id="outcomes"><p class="nhsuk-body">Loading…</p></div>`;
     const [lineage, regions, adaptations] = await Promise.all([
         GET("/v1/innovations/{id}/lineage", { params: { path: { id } } }).then(must),
         loadRegions(),
@@ -397,6 +399,7 @@ async function innovationPage(id) {
     await drawSpreadMap(document.getElementById("spread-map"), lineage, regions);
     renderLineage(document.getElementById("lineage"), lineage);
     renderAdaptations(document.getElementById("adaptations"), lineage, adaptations);
+    await renderOutcomes(document.getElementById("outcomes"), id);
 }
 // Generations left to right; each site lists whom it learned from and through which channel.
 function renderLineage(host, lineage) {
@@ -546,6 +549,29 @@ async function svgChart(url) {
     catch {
         return null;
     }
+}
+// Outcomes on an innovation's page: for each measure with data for its adoptions, the sites the
+// API ranks as exceptional (GET /v1/insights/exceptional: peers worth visiting) and the SPC
+// chart the API draws for each (format=svg, shown as a data: image).
+async function renderOutcomes(host, innovationId) {
+    const measures = must(await allPages("/v1/measures"));
+    const ranked = await Promise.all(measures.map(async (m) => {
+        const answer = await GET("/v1/insights/exceptional", { params: { query: { measure: m.code, innovation: innovationId, limit: 3 } } });
+        return { measure: m, exceptional: answer.data };
+    }));
+    const sections = [];
+    for (const { measure, exceptional } of ranked) {
+        if (!exceptional || !exceptional.items.length)
+            continue;
+        const charts = await Promise.all(exceptional.items.map((e) => svgChart(`/v1/adoptions/${encodeURIComponent(e.adoptionId)}/measures/${encodeURIComponent(measure.code)}/spc?format=svg`)));
+        sections.push(`<h3>${escape(measure.name)}</h3>
+      <p class="nhsuk-body">Sites whose results improved most after adopting (of ${exceptional.assessed} with data): peers to visit.</p>
+      <ol class="nhsuk-list nhsuk-list--number explorer-exceptional">${exceptional.items
+            .map((e, i) => `<li><a href="#/sites/${encodeURIComponent(e.site.code)}">${escape(e.site.name)}</a>, ${escape(words(e.stage))} since ${escape(e.startedOn)}${e.spc.improving ? ' <strong class="nhsuk-tag nhsuk-tag--green">Improving</strong>' : ""}
+          ${charts[i] ? `<img class="explorer-chart" src="${charts[i]}" alt="Statistical process control chart of ${escape(measure.name)} at ${escape(e.site.name)}, before and after adopting on ${escape(e.startedOn)}.">` : ""}</li>`)
+            .join("")}</ol>`);
+    }
+    host.innerHTML = sections.join("") || '<p class="nhsuk-body">No outcome data has been recorded for this innovation\'s adoptions.</p>';
 }
 // The router: the URL hash picks the page; any failure becomes an NHS error summary on the page.
 async function route() {
