@@ -113,6 +113,14 @@ def test_search_map_slider_site_and_accessibility(public: Live, tab: Tab) -> Non
     row = page.locator(".explorer-site-adoption", has_text=first["title"])
     assert row.count() == 1
     assert "Nobody in the registry" not in row.inner_text()
+    page.wait_for_selector("#site-campaigns:not(:has-text('Loading'))")
+    committed = [
+        c["name"]
+        for c in public.all_items("/v1/campaigns")
+        for m in public.all_items(f"/v1/campaigns/{c['id']}/commitments")
+        if m["siteCode"] == learner["siteCode"]
+    ]
+    assert page.locator("#site-campaigns li").count() == len(committed)
     assert tab.axe() == []
     tab.shot("explorer-site.png")
     assert tab.errors == []
@@ -216,6 +224,11 @@ def test_the_demo_campaign(public: Live, tab: Tab) -> None:
     assert page.locator("img.explorer-chart").evaluate("img => img.complete && img.naturalWidth > 0")
     assert tab.axe() == []
     tab.shot("explorer-campaign.png")
+    # A committed site's page lists the campaign.
+    site = public.all_items(f"/v1/campaigns/{campaign['id']}/commitments")[0]["siteCode"]
+    page.goto(f"{public.base}/explorer/#/sites/{site}")
+    page.wait_for_selector("#site-campaign-list")
+    assert campaign["name"] in page.inner_text("#site-campaign-list")
     assert tab.errors == []
 
 

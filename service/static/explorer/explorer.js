@@ -439,7 +439,8 @@ async function sitePage(code) {
     setTitle(site.name);
     main().innerHTML = `<span class="nhsuk-caption-l">Site ${escape(site.code)}</span><h1>${escape(site.name)}</h1>
     ${summaryList([["Kind", escape(words(site.kind))], ["Region", escape(site.regionCode ?? "")], ["ICB", escape(site.icbCode ?? "")], ["Status", escape(words(site.status))]])}
-    <h2>What it adopted</h2><div id="site-adoptions"><p class="nhsuk-body">Loading…</p></div>`;
+    <h2>What it adopted</h2><div id="site-adoptions"><p class="nhsuk-body">Loading…</p></div>
+    <h2>Its campaigns</h2><div id="site-campaigns"><p class="nhsuk-body">Loading…</p></div>`;
     // The site's adoptions are found through search (a site filter on adoptions is per innovation).
     const hits = must(await allPages("/v1/search", { query: { types: "innovation", region: site.regionCode ?? undefined, sort: "newest" } }, 300));
     const rows = [];
@@ -455,6 +456,19 @@ async function sitePage(code) {
     document.getElementById("site-adoptions").innerHTML = rows.length
         ? `<table class="nhsuk-table"><caption class="nhsuk-table__caption nhsuk-u-visually-hidden">Adoptions at ${escape(site.name)}</caption><thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th scope="col" class="nhsuk-table__header">Innovation</th><th scope="col" class="nhsuk-table__header">Stage</th><th scope="col" class="nhsuk-table__header">Learned from</th><th scope="col" class="nhsuk-table__header">Taught</th></tr></thead><tbody class="nhsuk-table__body">${rows.join("")}</tbody></table>`
         : '<p class="nhsuk-body">This site has not adopted an innovation in the registry.</p>';
+    await renderSiteCampaigns(document.getElementById("site-campaigns"), site.code);
+}
+// The campaigns in which the site has committed to a share of the aim.
+async function renderSiteCampaigns(host, code) {
+    const campaigns = must(await allPages("/v1/campaigns"));
+    const found = [];
+    for (const campaign of campaigns) {
+        const commitments = must(await allPages("/v1/campaigns/{id}/commitments", { path: { id: campaign.id } }));
+        for (const c of commitments.filter((c) => c.siteCode === code)) {
+            found.push(`<li><a href="#/campaigns/${campaign.id}">${escape(campaign.name)}</a>: committed to ${c.target.toLocaleString("en-GB")} by ${escape(c.dueOn)}</li>`);
+        }
+    }
+    host.innerHTML = found.length ? `<ul class="nhsuk-list nhsuk-list--bullet" id="site-campaign-list">${found.join("")}</ul>` : '<p class="nhsuk-body">No campaign commitments.</p>';
 }
 async function keyPage() {
     setTitle("Your API key");
