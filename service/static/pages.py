@@ -119,7 +119,7 @@ _EXPLORER_HEADERS = {
 }
 
 
-async def _explorer_headers(response: Response) -> Response:
+async def _explorer_headers(response: Response[Any]) -> Response[Any]:
     # An after_request hook: layered response_headers do not reach the static file responses.
     response.headers.update(_EXPLORER_HEADERS)
     return response
