@@ -427,8 +427,11 @@ function renderAdaptations(host, lineage, adaptations) {
         return;
     }
     const site = new Map(lineage.nodes.map((n) => [n.adoptionId, n.site.name]));
-    const rows = adaptations
-        .map((a) => `<tr class="nhsuk-table__row"><td class="nhsuk-table__cell">${escape(site.get(a.adoptionId) ?? String(a["siteCode"] ?? ""))}</td><td class="nhsuk-table__cell">${escape(String(a.description ?? ""))}</td><td class="nhsuk-table__cell">${escape(words(String(a["whatModified"] ?? "")))}</td><td class="nhsuk-table__cell">${escape(words(String(a.nature ?? "")))}</td><td class="nhsuk-table__cell">${escape(words(String(a.fidelity ?? "")))}</td></tr>`)
+    const siteOf = (a) => site.get(a.adoptionId) ?? String(a["siteCode"] ?? "");
+    // Grouped per adoption (site), oldest change first within it.
+    const sorted = [...adaptations].sort((a, b) => siteOf(a).localeCompare(siteOf(b)) || String(a["madeOn"] ?? "").localeCompare(String(b["madeOn"] ?? "")));
+    const rows = sorted
+        .map((a) => `<tr class="nhsuk-table__row"><td class="nhsuk-table__cell">${escape(siteOf(a))}</td><td class="nhsuk-table__cell">${escape(String(a.description ?? ""))}</td><td class="nhsuk-table__cell">${escape(words(String(a["whatModified"] ?? "")))}</td><td class="nhsuk-table__cell">${escape(words(String(a.nature ?? "")))}</td><td class="nhsuk-table__cell">${escape(words(String(a.fidelity ?? "")))}</td></tr>`)
         .join("");
     host.innerHTML = `<table class="nhsuk-table"><caption class="nhsuk-table__caption">Adaptations per adoption (FRAME fields)</caption>
     <thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th scope="col" class="nhsuk-table__header">Site</th><th scope="col" class="nhsuk-table__header">Change</th><th scope="col" class="nhsuk-table__header">What was modified</th><th scope="col" class="nhsuk-table__header">Nature</th><th scope="col" class="nhsuk-table__header">Fidelity</th></tr></thead>
