@@ -438,10 +438,11 @@ function renderAdaptations(host, lineage, adaptations) {
     <tbody class="nhsuk-table__body">${rows}</tbody></table>`;
 }
 async function sitePage(code) {
-    const site = must(await GET("/v1/sites/{code}", { params: { path: { code } } }));
+    const [site, regions] = await Promise.all([GET("/v1/sites/{code}", { params: { path: { code } } }).then(must), loadRegions()]);
+    const region = regions.regions.find((r) => r.code === site.regionCode);
     setTitle(site.name);
     main().innerHTML = `<span class="nhsuk-caption-l">Site ${escape(site.code)}</span><h1>${escape(site.name)}</h1>
-    ${summaryList([["Kind", escape(words(site.kind))], ["Region", escape(site.regionCode ?? "")], ["ICB", escape(site.icbCode ?? "")], ["Status", escape(words(site.status))]])}
+    ${summaryList([["Kind", escape(words(site.kind))], ["Region", escape(region ? `${region.name} (${region.code})` : site.regionCode ?? "")], ["ICB", escape(site.icbCode ?? "")], ["Status", escape(words(site.status))]])}
     <h2>What it adopted</h2><div id="site-adoptions"><p class="nhsuk-body">Loading…</p></div>
     <h2>Its campaigns</h2><div id="site-campaigns"><p class="nhsuk-body">Loading…</p></div>`;
     // The site's adoptions are found through search (a site filter on adoptions is per innovation).
@@ -451,8 +452,8 @@ async function sitePage(code) {
         const lineage = must(await GET("/v1/innovations/{id}/lineage", { params: { path: { id: hit.id } } }));
         const byId = new Map(lineage.nodes.map((n) => [n.adoptionId, n]));
         for (const node of lineage.nodes.filter((n) => n.site.code === site.code)) {
-            const from = lineage.edges.filter((e) => e.to === node.adoptionId).map((e) => `${escape(byId.get(e.from)?.site.name ?? "")} (${escape(words(e.channel))})`);
-            const to = lineage.edges.filter((e) => e.from === node.adoptionId).map((e) => `${escape(byId.get(e.to)?.site.name ?? "")} (${escape(words(e.channel))})`);
+            const from = lineage.edges.filter((e) => e.to === node.adoptionId).map((e) => `${siteLink(byId.get(e.from)?.site)} (${escape(words(e.channel))})`);
+            const to = lineage.edges.filter((e) => e.from === node.adoptionId).map((e) => `${siteLink(byId.get(e.to)?.site)} (${escape(words(e.channel))})`);
             rows.push(`<tr class="nhsuk-table__row explorer-site-adoption"><td class="nhsuk-table__cell"><a href="#/innovations/${hit.id}">${escape(hit.title)}</a></td><td class="nhsuk-table__cell">${escape(words(node.stage))} since ${escape(node.startedOn)}</td><td class="nhsuk-table__cell">${from.join("<br>") || "Nobody in the registry"}</td><td class="nhsuk-table__cell">${to.join("<br>") || "Nobody yet"}</td></tr>`);
         }
     }));
@@ -472,6 +473,9 @@ async function renderSiteCampaigns(host, code) {
         }
     }
     host.innerHTML = found.length ? `<ul class="nhsuk-list nhsuk-list--bullet" id="site-campaign-list">${found.join("")}</ul>` : '<p class="nhsuk-body">No campaign commitments.</p>';
+}
+function siteLink(site) {
+    return site ? `<a href="#/sites/${encodeURIComponent(site.code)}">${escape(site.name)}</a>` : "another adoption";
 }
 async function keyPage() {
     setTitle("Your API key");
