@@ -274,3 +274,12 @@ def test_exceptional_sites_with_their_spc_charts(public: Live, tab: Tab) -> None
     tab.shot("explorer-outcomes.png", "#outcomes")
     assert tab.axe() == []
     assert tab.errors == []
+
+
+def test_public_read_is_off_unless_set() -> None:
+    from service.config import ConfigError, load_settings
+
+    assert load_settings({}).explorer_public_read is False
+    assert load_settings({"SPREAD_EXPLORER_PUBLIC_READ": "true"}).explorer_public_read is True
+    with pytest.raises(ConfigError, match="SPREAD_EXPLORER_PUBLIC_READ"):
+        load_settings({"SPREAD_EXPLORER_PUBLIC_READ": "maybe"})
