@@ -6,6 +6,7 @@
     python3 dev.py spread ARGS      # any `spread` command (keys, migrate, openapi, ...)
     python3 dev.py check            # ruff's linter and formatter, then mypy (strict on service/), as CI runs them
     python3 dev.py clients [python|typescript]  # generate the API clients into clients/ (needs npm for TS)
+    python3 dev.py explorer         # build the Spread Explorer into service/static/explorer/ (needs npm)
     python3 dev.py docs [serve]     # build the documentation site (mkdocs build --strict) or serve it
     python3 dev.py lock             # refresh uv.lock to the newest releases the ranges allow
     python3 dev.py bench [ARGS]     # bench/compare.py: Spread against two peer apps (adds the bench extra)
@@ -141,6 +142,8 @@ def main(argv: list[str]) -> int:
         return run("spread", *rest)
     if command == "clients":
         return run("python", "clients/generate.py", *rest)
+    if command == "explorer":
+        return run("python", "explorer/build.py", *rest)
     if command == "docs":
         if rest[:1] == ["serve"]:
             return run("mkdocs", "serve", *rest[1:])

@@ -36,7 +36,7 @@ from service.outcomes import routes as outcome_routes
 from service.problems import problem_handler
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
-from service.static.pages import ScalarPage, SwaggerPage
+from service.static.pages import ScalarPage, SwaggerPage, explorer_router
 from service.submissions import routes as submission_routes
 from service.webhooks import routes as webhook_routes
 
@@ -129,7 +129,7 @@ def create_app(settings: Settings) -> Litestar:
         security=[{"bearerAuth": []}],
     )
     app = Litestar(
-        route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController],
+        route_handlers=[health_routes.live, health_routes.ready, v1, _PrometheusController, explorer_router()],
         lifespan=[pool_lifespan(settings)],
         exception_handlers={Exception: problem_handler},
         compression_config=CompressionConfig(

@@ -62,6 +62,9 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     click.echo(f"Spread API:      {base}/v1")
     click.echo(f"Interactive docs: {base}/schema")
     click.echo(f"Health:          {base}/health/ready")
+    click.echo(f"Explorer:        {base}/explorer/ (paste a read-only key: spread keys create --partner NAME)")
+    if settings.explorer_public_read:
+        click.echo("WARNING: SPREAD_EXPLORER_PUBLIC_READ is on: anyone who can reach this server reads without a key.")
     if is_embedded:
         key = _dev_key(dsn, settings.data_dir)
         click.echo("Development API key (admin; kept in the data folder for the next run):")

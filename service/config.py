@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embedded: bool = True
     # --- webhooks (SSRF guard, secret encryption) ---
     webhook_allow_private: bool = False
+    # --- the explorer (/explorer/): reads without a key, for a demo only; never in production ---
+    explorer_public_read: bool = False
     secret_key: bytes | None = msgspec.field(default=None)
 
     def __repr__(self) -> str:  # never print the secret key (settings end up in logs and tracebacks)
@@ -147,6 +149,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SPREAD_REPLICA_CHECK_INTERVAL": ("replica_check_interval", lambda n, r: _float(n, r, 0.05, 60)),
     # --- webhooks ---
     "SPREAD_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _bool),
+    "SPREAD_EXPLORER_PUBLIC_READ": ("explorer_public_read", _bool),
     "SPREAD_SECRET_KEY": ("secret_key", _secret_key),
 }
 

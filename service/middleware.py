@@ -336,8 +336,21 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
         _require_content_type(scope, handler.opt)
 
 
+# Who reads without a key when SPREAD_EXPLORER_PUBLIC_READ=true (a demo, never production):
+# read scope only, and only for GET and HEAD; every request without a key shares its rate limit.
+PUBLIC_READER = Principal(
+    key_id=uuid.UUID(int=0),
+    partner_id=uuid.UUID(int=0),
+    partner_name="Public read (SPREAD_EXPLORER_PUBLIC_READ)",
+    scopes=("read",),
+    expires_at=None,
+)
+
+
 async def _principal(scope: Scope, state: Any, settings: Any, limiter: Any) -> Principal:
     token = _bearer(scope)
+    if token is None and settings.explorer_public_read and scope.get("method") in _READ_METHODS:
+        return PUBLIC_READER
     if token is None:
         raise UnauthorizedError(
             "This endpoint needs an API key: send 'Authorization: Bearer <key>'. "

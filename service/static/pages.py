@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router
+from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -102,3 +102,37 @@ class SwaggerPage(_PinnedPage):
             f'<script src="{self.asset(request, "swagger-ui/swagger-ui-bundle.js")}"></script>\n'
             f'<script src="{self.asset(request, "swagger-init.js")}"></script>',
         )
+
+
+EXPLORER = Path(__file__).parent / "explorer"
+# The explorer (/explorer/): only its own files, no inline script or style, requests to this origin.
+EXPLORER_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+_EXPLORER_HEADERS = {
+    "Content-Security-Policy": EXPLORER_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def _explorer_headers(response: Response[Any]) -> Response[Any]:
+    # An after_request hook: layered response_headers do not reach the static file responses.
+    response.headers.update(_EXPLORER_HEADERS)
+    return response
+
+
+def explorer_router() -> Router:
+    """``/explorer/``: the Spread Explorer's static files (built by ``python3 dev.py explorer``)."""
+    return create_static_files_router(
+        path="/explorer",
+        directories=[EXPLORER],
+        html_mode=True,
+        name="explorer",
+        include_in_schema=False,
+        cache_control=CacheControlHeader(no_cache=True),  # revalidate: a new release shows at once
+        after_request=_explorer_headers,
+    )

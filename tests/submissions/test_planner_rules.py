@@ -9,9 +9,10 @@ no later than its learner, and that a same-day link may not close a cycle.
 
 from __future__ import annotations
 
-import msgspec
 import datetime as dt
 import uuid
+
+import msgspec
 
 from service.errors import FieldError
 from service.submissions.planner import Registry, Row, check_lineage, match, plan
