@@ -33,6 +33,7 @@ from service.lineage import routes as lineage_routes
 from service.middleware import RequestPath, authenticate
 from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
+from service.reviews import routes as review_routes
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.static.pages import ScalarPage, SwaggerPage
@@ -64,6 +65,7 @@ TAGS = [
     Tag(name="sites", description="NHS organisations and sites (by ODS code) and non-NHS partners."),
     Tag(name="innovations", description="Practices, pathways, tools and devices that worked somewhere."),
     Tag(name="adoptions", description="Sites taking innovations up, with stage history and learned-from links."),
+    Tag(name="reviews", description="Sustainment reviews after adoption, reviews due, and the share still in use."),
     Tag(name="adaptations", description="FRAME-coded changes sites made to what they adopted."),
     Tag(name="lineage", description="How each innovation spread from site to site and changed on the way."),
     Tag(name="search", description="Full-text search across innovations, adaptations and sites, with typo correction."),
@@ -96,6 +98,7 @@ def v1_route_handlers() -> list:
         *innovation_routes.route_handlers,
         *adoption_routes.route_handlers,
         *adaptation_routes.route_handlers,
+        *review_routes.route_handlers,
         *lineage_routes.route_handlers,
         *search_routes.route_handlers,
         *submission_routes.route_handlers,

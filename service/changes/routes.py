@@ -22,6 +22,7 @@ Entity = Literal[
     "innovation",
     "adoption",
     "adoption_source",
+    "adoption_review",
     "adaptation",
     "measure",
     "observation",

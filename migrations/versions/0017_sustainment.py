@@ -1,0 +1,99 @@
+"""Sustainment reviews and structured de-adoption.
+
+``adoption_reviews``: one row per sustainment review of an adoption (date, still in use, the ten
+NHS Sustainability Model factors as the chosen level 1-4 each, notes), change-logged as
+``adoption_review``. ``adoptions`` gains the structured de-adoption fields: why (the published
+de-implementation criteria), what happened (removed / replaced / reduced / restricted) and, when
+replaced, the innovation and the adoption of it at the same site that took its place. The
+existing ``discontinued_reason`` text stays as the free text; a discontinued adoption needs
+either it or a criterion.
+
+Revision ID: 0017
+Revises: 0010 (the lead re-chains)
+Create Date: 2026-12-06
+"""
+
+from migrations._sql import execute_script
+
+revision = "0017"
+down_revision = ("0013", "0014", "0015")  # merge point for local tests; the lead re-chains to the head
+branch_labels = None
+depends_on = None
+
+FACTORS = (
+    "benefits_beyond_patients",
+    "credibility_of_benefits",
+    "adaptability",
+    "monitoring_progress",
+    "staff_involvement",
+    "staff_behaviours",
+    "senior_leadership",
+    "clinical_leadership",
+    "fit_with_aims",
+    "infrastructure",
+)
+_FACTOR_COLUMNS = ",\n".join(f"    {f} smallint NOT NULL CHECK ({f} BETWEEN 1 AND 4)" for f in FACTORS)
+
+
+def upgrade() -> None:
+    execute_script(
+        f"""
+CREATE TABLE adoption_reviews (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    adoption_id  uuid NOT NULL REFERENCES adoptions (id),
+    reviewed_on  date NOT NULL,
+    still_in_use text NOT NULL CHECK (still_in_use IN ('yes', 'partly', 'no')),
+{_FACTOR_COLUMNS},
+    notes        text NOT NULL DEFAULT '',
+    partner_id   uuid REFERENCES partners (id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    version      integer NOT NULL DEFAULT 1
+);
+CREATE INDEX adoption_reviews_adoption_idx ON adoption_reviews (adoption_id, reviewed_on, id);
+CREATE TRIGGER adoption_reviews_changes_insert AFTER INSERT ON adoption_reviews REFERENCING NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_review', 'id');
+CREATE TRIGGER adoption_reviews_changes_update AFTER UPDATE ON adoption_reviews
+    REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_review', 'id');
+CREATE TRIGGER adoption_reviews_changes_delete AFTER DELETE ON adoption_reviews REFERENCING OLD TABLE AS spread_old
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('adoption_review', 'id');
+
+ALTER TABLE adoptions
+    ADD COLUMN discontinued_criterion text CHECK (discontinued_criterion IN (
+        'not_effective_or_harmful', 'not_most_effective_or_efficient', 'no_longer_necessary',
+        'not_feasible_to_sustain')),
+    ADD COLUMN discontinued_outcome text CHECK (discontinued_outcome IN ('removed', 'replaced', 'reduced', 'restricted')),
+    ADD COLUMN replaced_by_innovation_id uuid REFERENCES innovations (id),
+    ADD COLUMN replaced_by_adoption_id uuid REFERENCES adoptions (id),
+    ADD CONSTRAINT adoptions_replaced_by_needs_replaced
+        CHECK (replaced_by_innovation_id IS NULL OR discontinued_outcome = 'replaced'),
+    ADD CONSTRAINT adoptions_replaced_by_other
+        CHECK (replaced_by_innovation_id IS DISTINCT FROM innovation_id),
+    DROP CONSTRAINT adoptions_discontinued_reason,
+    ADD CONSTRAINT adoptions_discontinued_reason
+        CHECK (stage <> 'discontinued' OR length(discontinued_reason) > 0 OR discontinued_criterion IS NOT NULL);
+CREATE INDEX adoptions_replaced_by_idx ON adoptions (replaced_by_innovation_id)
+    WHERE replaced_by_innovation_id IS NOT NULL;
+"""
+    )
+
+
+def downgrade() -> None:
+    execute_script(
+        """
+DROP TABLE adoption_reviews;
+UPDATE adoptions SET discontinued_reason = discontinued_criterion
+ WHERE stage = 'discontinued' AND coalesce(length(discontinued_reason), 0) = 0;
+DROP INDEX adoptions_replaced_by_idx;
+ALTER TABLE adoptions
+    DROP CONSTRAINT adoptions_discontinued_reason,
+    DROP CONSTRAINT adoptions_replaced_by_needs_replaced,
+    DROP CONSTRAINT adoptions_replaced_by_other,
+    DROP COLUMN discontinued_criterion,
+    DROP COLUMN discontinued_outcome,
+    DROP COLUMN replaced_by_innovation_id,
+    DROP COLUMN replaced_by_adoption_id,
+    ADD CONSTRAINT adoptions_discontinued_reason
+        CHECK (stage <> 'discontinued' OR length(discontinued_reason) > 0);
+"""
+    )
