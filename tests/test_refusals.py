@@ -70,6 +70,7 @@ OWNERSHIP: dict[str, str] = {
     "UpdateAdoption": "site",
     "AddAdoptionSource": "site",
     "RemoveAdoptionSource": "site",
+    "CreateReview": "site",
     "CreateAim": "site",
     "RecordObservations": "site",
     "UpdateSite": "site",
@@ -293,6 +294,10 @@ async def _seed(w: World) -> None:
         )
     )
     w.ids["adaptations"] = adaptation["id"]
+    review = await _ok(
+        await c.post(f"/v1/adoptions/{adoption['id']}/reviews", json=_example(OPS["CreateReview"]), headers=w.writer)
+    )
+    w.ids["reviews"] = review["id"]
     await _ok(
         await c.post(
             f"/v1/adoptions/{adoption['id']}/aims",
@@ -710,6 +715,7 @@ def _unbuildable(op: Operation) -> list[str]:
             "campaigns",
             "impediments",
             "innovations",
+            "reviews",
             "submissions",
             "webhooks",
         )
