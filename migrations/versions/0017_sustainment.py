@@ -35,6 +35,31 @@ FACTORS = (
 _FACTOR_COLUMNS = ",\n".join(f"    {f} smallint NOT NULL CHECK ({f} BETWEEN 1 AND 4)" for f in FACTORS)
 
 
+# The event a change becomes (0005), with `review.overdue` for a noticed overdue review.
+REVIEW_OVERDUE_EVENT = "CASE WHEN p_entity = 'review_overdue' AND p_action = 'create' THEN 'review.overdue' END,"
+
+
+def _event_type_function(extra: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION spread_webhook_event_type(patterns text[], p_entity text, p_action text, p_before jsonb, p_after jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT u.t
+    FROM unnest(ARRAY[
+        CASE WHEN p_entity = 'adoption' AND p_action = 'update'
+                  AND (p_before -> 'stage') IS DISTINCT FROM (p_after -> 'stage')
+             THEN 'adoption.stage_changed' END,
+        {extra}
+        p_entity || '.' || CASE p_action WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'deleted' END
+    ]) WITH ORDINALITY AS u(t, n)
+    WHERE p_entity <> 'webhook'
+      AND u.t IS NOT NULL
+      AND (u.t = ANY (patterns) OR p_entity || '.*' = ANY (patterns) OR '*' = ANY (patterns))
+    ORDER BY u.n
+    LIMIT 1
+$$;
+"""
+
+
 def upgrade() -> None:
     execute_script(
         f"""
@@ -74,13 +99,34 @@ ALTER TABLE adoptions
         CHECK (stage <> 'discontinued' OR length(discontinued_reason) > 0 OR discontinued_criterion IS NOT NULL);
 CREATE INDEX adoptions_replaced_by_idx ON adoptions (replaced_by_innovation_id)
     WHERE replaced_by_innovation_id IS NOT NULL;
+
+-- A review milestone that passed its due date unmet, noticed once (service/reviews/overdue.py):
+-- its insert is the change the webhook event `review.overdue` comes from.
+CREATE TABLE review_overdue (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    adoption_id  uuid NOT NULL REFERENCES adoptions (id),
+    months       smallint NOT NULL CHECK (months IN (6, 12, 24)),
+    due_on       date NOT NULL,
+    noticed_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT review_overdue_once UNIQUE (adoption_id, months)
+);
+CREATE TRIGGER review_overdue_changes_insert AFTER INSERT ON review_overdue REFERENCING NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('review_overdue', 'id');
+CREATE TRIGGER review_overdue_changes_update AFTER UPDATE ON review_overdue
+    REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('review_overdue', 'id');
+CREATE TRIGGER review_overdue_changes_delete AFTER DELETE ON review_overdue REFERENCING OLD TABLE AS spread_old
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('review_overdue', 'id');
 """
+        + _event_type_function(REVIEW_OVERDUE_EVENT)
     )
 
 
 def downgrade() -> None:
     execute_script(
-        """
+        _event_type_function("")
+        + """
+DROP TABLE review_overdue;
 DROP TABLE adoption_reviews;
 UPDATE adoptions SET discontinued_reason = discontinued_criterion
  WHERE stage = 'discontinued' AND coalesce(length(discontinued_reason), 0) = 0;

@@ -23,6 +23,7 @@ Entity = Literal[
     "adoption",
     "adoption_source",
     "adoption_review",
+    "review_overdue",
     "adaptation",
     "measure",
     "observation",

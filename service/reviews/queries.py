@@ -196,3 +196,35 @@ async def replacements(
     by = await conn.fetch(REPLACED_BY, innovation_id)
     of = await conn.fetch(REPLACED, innovation_id)
     return [msgspec.convert(r, Replacement) for r in by], [msgspec.convert(r, Replacement) for r in of]
+
+
+# Every milestone past its due date and unmet (the rule of LIST_DUE), noticed once: the insert
+# is the change-log row the webhook event `review.overdue` is made from (migration 0017).
+MARK_OVERDUE = """
+WITH reached AS (
+    SELECT a.id AS adoption_id, min(h.on_date) AS implementing_on
+    FROM adoptions a
+    JOIN adoption_stages h ON h.adoption_id = a.id AND h.stage IN ('implementing', 'sustaining')
+    WHERE a.stage <> 'discontinued'
+    GROUP BY a.id
+), due AS (
+    SELECT reached.adoption_id, m.months,
+           (reached.implementing_on + make_interval(months => m.months))::date AS due_on
+    FROM reached CROSS JOIN (VALUES (6), (12), (24)) AS m (months)
+)
+INSERT INTO review_overdue (adoption_id, months, due_on)
+SELECT d.adoption_id, d.months, d.due_on
+FROM due d
+WHERE d.due_on < $1
+  AND NOT EXISTS (SELECT 1 FROM adoption_reviews r
+                  WHERE r.adoption_id = d.adoption_id AND r.reviewed_on >= d.due_on - 30)
+  AND NOT EXISTS (SELECT 1 FROM review_overdue o WHERE o.adoption_id = d.adoption_id AND o.months = d.months)
+ORDER BY d.due_on, d.adoption_id, d.months
+ON CONFLICT ON CONSTRAINT review_overdue_once DO NOTHING
+"""
+
+
+async def mark_overdue(conn: asyncpg.Connection, today: dt.date) -> int:
+    """Record each newly overdue review milestone; how many."""
+    status: str = await conn.execute(MARK_OVERDUE, today)
+    return int(status.rsplit(" ", 1)[-1])
