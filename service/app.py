@@ -22,6 +22,7 @@ from service.analysis import routes as analysis_routes
 from service.auth import routes as auth_routes
 from service.campaigns import routes as campaign_routes
 from service.changes import routes as change_routes
+from service.complexity import routes as complexity_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.errors import problem_handler
@@ -99,6 +100,7 @@ def v1_route_handlers() -> list:
         *adoption_routes.route_handlers,
         *adaptation_routes.route_handlers,
         *review_routes.route_handlers,
+        *complexity_routes.route_handlers,
         *lineage_routes.route_handlers,
         *search_routes.route_handlers,
         *submission_routes.route_handlers,

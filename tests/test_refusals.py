@@ -71,6 +71,7 @@ OWNERSHIP: dict[str, str] = {
     "AddAdoptionSource": "site",
     "RemoveAdoptionSource": "site",
     "CreateReview": "site",
+    "CreateComplexityAssessment": "site",
     "CreateAim": "site",
     "RecordObservations": "site",
     "UpdateSite": "site",
@@ -298,6 +299,14 @@ async def _seed(w: World) -> None:
         await c.post(f"/v1/adoptions/{adoption['id']}/reviews", json=_example(OPS["CreateReview"]), headers=w.writer)
     )
     w.ids["reviews"] = review["id"]
+    assessment = await _ok(
+        await c.post(
+            f"/v1/adoptions/{adoption['id']}/complexity",
+            json=_example(OPS["CreateComplexityAssessment"]),
+            headers=w.writer,
+        )
+    )
+    w.ids["complexity-assessments"] = assessment["id"]
     await _ok(
         await c.post(
             f"/v1/adoptions/{adoption['id']}/aims",
@@ -716,6 +725,7 @@ def _unbuildable(op: Operation) -> list[str]:
             "impediments",
             "innovations",
             "reviews",
+            "complexity-assessments",
             "submissions",
             "webhooks",
         )

@@ -32,6 +32,18 @@ FACTORS = (
     "fit_with_aims",
     "infrastructure",
 )
+NASSS_DOMAINS = (
+    "condition",
+    "technology",
+    "value_proposition",
+    "adopter_system",
+    "organisation",
+    "wider_context",
+    "embedding_over_time",
+)
+_NASSS_COLUMNS = ",\n".join(
+    f"    {d} text NOT NULL CHECK ({d} IN ('simple', 'complicated', 'complex'))" for d in NASSS_DOMAINS
+)
 _FACTOR_COLUMNS = ",\n".join(f"    {f} smallint NOT NULL CHECK ({f} BETWEEN 1 AND 4)" for f in FACTORS)
 
 
@@ -117,6 +129,30 @@ CREATE TRIGGER review_overdue_changes_update AFTER UPDATE ON review_overdue
     FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('review_overdue', 'id');
 CREATE TRIGGER review_overdue_changes_delete AFTER DELETE ON review_overdue REFERENCING OLD TABLE AS spread_old
     FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('review_overdue', 'id');
+
+-- NASSS complexity assessments (Greenhalgh et al., 2017): the seven domains, each simple,
+-- complicated or complex; `phase` is where the adoption stood when assessed.
+CREATE TABLE complexity_assessments (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    adoption_id  uuid NOT NULL REFERENCES adoptions (id),
+    assessed_on  date NOT NULL,
+    phase        text NOT NULL CHECK (phase IN ('adoption', 'sustainment', 'abandonment')),
+{_NASSS_COLUMNS},
+    notes        text NOT NULL DEFAULT '',
+    partner_id   uuid REFERENCES partners (id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    version      integer NOT NULL DEFAULT 1
+);
+CREATE INDEX complexity_assessments_adoption_idx ON complexity_assessments (adoption_id, assessed_on, id);
+CREATE TRIGGER complexity_assessments_changes_insert AFTER INSERT ON complexity_assessments
+    REFERENCING NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('complexity_assessment', 'id');
+CREATE TRIGGER complexity_assessments_changes_update AFTER UPDATE ON complexity_assessments
+    REFERENCING OLD TABLE AS spread_old NEW TABLE AS spread_new
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('complexity_assessment', 'id');
+CREATE TRIGGER complexity_assessments_changes_delete AFTER DELETE ON complexity_assessments
+    REFERENCING OLD TABLE AS spread_old
+    FOR EACH STATEMENT EXECUTE FUNCTION spread_record_change('complexity_assessment', 'id');
 """
         + _event_type_function(REVIEW_OVERDUE_EVENT)
     )
@@ -126,6 +162,7 @@ def downgrade() -> None:
     execute_script(
         _event_type_function("")
         + """
+DROP TABLE complexity_assessments;
 DROP TABLE review_overdue;
 DROP TABLE adoption_reviews;
 UPDATE adoptions SET discontinued_reason = discontinued_criterion

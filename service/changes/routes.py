@@ -24,6 +24,7 @@ Entity = Literal[
     "adoption_source",
     "adoption_review",
     "review_overdue",
+    "complexity_assessment",
     "adaptation",
     "measure",
     "observation",
