@@ -18,6 +18,7 @@ from service.complexity.schemas import Assessment, AssessmentCreate, AssessmentP
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
 from service.http import created, paged, record
+from service.reviews.routes import computed
 from service.types import DEFAULT_LIMIT, CursorQuery, JSONBodyOf, LimitQuery, decode_cursor, encode_cursor
 
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
@@ -110,9 +111,11 @@ async def get_assessment(
     summary="What made an innovation hard elsewhere: NASSS complexity by phase",
     responses=responses(401, 404, 422, 429, 503),
 )
-async def get_summary(conn: NamedDependency[Connection], id: InnovationId) -> ComplexitySummary:
+async def get_summary(
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: InnovationId
+) -> Response[ComplexitySummary]:
     """Per phase (adoption, sustainment, abandonment) and domain, adoptions at each level (latest assessment)."""
-    return await service.summary(conn, id)
+    return computed(request, await service.summary(conn, id))
 
 
 def _after(cursor: str | None) -> tuple[dt.date, uuid.UUID] | None:

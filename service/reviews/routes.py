@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
@@ -15,7 +17,7 @@ from service.adoptions.queries import exists as adoption_exists
 from service.auth.schemas import Principal
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
-from service.http import created, paged, record
+from service.http import created, none_match, not_modified, paged, record
 from service.reviews import queries, service
 from service.reviews.schemas import DueReviewPage, Review, ReviewCreate, ReviewPage, Sustainment
 from service.types import (
@@ -28,6 +30,7 @@ from service.types import (
     encode_cursor,
 )
 
+T = TypeVar("T")
 AdoptionId = Annotated[uuid.UUID, PathParameter(description="Adoption id")]
 ReviewId = Annotated[uuid.UUID, PathParameter(description="Review id")]
 InnovationId = Annotated[uuid.UUID, PathParameter(description="Innovation id")]
@@ -155,9 +158,20 @@ async def list_due_reviews(
     summary="Share of an innovation's adoptions still in use at 6, 12 and 24 months",
     responses=responses(401, 404, 422, 429, 503),
 )
-async def get_sustainment(conn: NamedDependency[Connection], id: InnovationId) -> Sustainment:
+async def get_sustainment(
+    request: Request[Any, Any, Any], conn: NamedDependency[Connection], id: InnovationId
+) -> Response[Sustainment]:
     """Kaplan-Meier share still in use (young adoptions censored), and what replaced it or it replaced."""
-    return await service.sustainment(conn, id)
+    return computed(request, await service.sustainment(conn, id))
+
+
+def computed(request: Request[Any, Any, Any], body: T) -> Response[T]:
+    """A computed answer with a weak ETag of its content (304 when If-None-Match has it)."""
+    raw = msgspec.json.encode(body)
+    tag = f'W/"{hashlib.blake2b(raw, digest_size=8).hexdigest()}"'
+    if none_match(request, tag.removeprefix("W/")):
+        return not_modified(tag)
+    return Response(content=body, headers={"ETag": tag})
 
 
 def _bad_cursor() -> InvalidInputError:

@@ -171,3 +171,20 @@ async def test_sustainment_hand_worked(client: httpx.AsyncClient, admin) -> None
     assert (points[24]["events"], points[24]["censored"], points[24]["atRisk"]) == (2, 2, 1)
     missing = await client.get("/v1/innovations/00000000-0000-0000-0000-000000000000/sustainment", headers=admin)
     assert missing.status_code == 404
+
+
+async def test_sustainment_etag_revalidates(client: httpx.AsyncClient, admin) -> None:
+    inn = await make_innovation(client, admin, originStage="piloting")
+    adoption = await implementing(client, admin, inn["id"], "RQM", 400)
+    url = f"/v1/innovations/{inn['id']}/sustainment"
+    first = await client.get(url, headers=admin)
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"')
+    again = await client.get(url, headers={**admin, "If-None-Match": tag})
+    assert again.status_code == 304
+    r = await client.post(f"/v1/adoptions/{adoption}/reviews", json=review(ago(1), "no"), headers=admin)
+    assert r.status_code == 201, r.text
+    changed = await client.get(url, headers={**admin, "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    # stopped at 399 days: still in use at 6 and 12 months, none at 24
+    assert [p["stillInUse"] for p in changed.json()["points"]] == [1.0, 1.0, 0.0]
