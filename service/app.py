@@ -23,6 +23,7 @@ from service.analysis import routes as analysis_routes
 from service.auth import routes as auth_routes
 from service.campaigns import routes as campaign_routes
 from service.changes import routes as change_routes
+from service.complexity import routes as complexity_routes
 from service.config import Settings
 from service.db import pool_lifespan, provide_actor, provide_conn, provide_principal
 from service.fastpath import FastPath
@@ -34,6 +35,7 @@ from service.middleware import RequestPath, authenticate
 from service.openapi import SpecJsonPlugin
 from service.outcomes import routes as outcome_routes
 from service.problems import problem_handler
+from service.reviews import routes as review_routes
 from service.search import routes as search_routes
 from service.sites import routes as site_routes
 from service.static.pages import ScalarPage, SwaggerPage, explorer_router
@@ -65,6 +67,7 @@ TAGS = [
     Tag(name="sites", description="NHS organisations and sites (by ODS code) and non-NHS partners."),
     Tag(name="innovations", description="Practices, pathways, tools and devices that worked somewhere."),
     Tag(name="adoptions", description="Sites taking innovations up, with stage history and learned-from links."),
+    Tag(name="reviews", description="Sustainment reviews after adoption, reviews due, and the share still in use."),
     Tag(name="adaptations", description="FRAME-coded changes sites made to what they adopted."),
     Tag(name="lineage", description="How each innovation spread from site to site and changed on the way."),
     Tag(name="search", description="Full-text search across innovations, adaptations and sites, with typo correction."),
@@ -97,6 +100,8 @@ def v1_route_handlers() -> list[ControllerRouterHandler]:
         *innovation_routes.route_handlers,
         *adoption_routes.route_handlers,
         *adaptation_routes.route_handlers,
+        *review_routes.route_handlers,
+        *complexity_routes.route_handlers,
         *lineage_routes.route_handlers,
         *search_routes.route_handlers,
         *submission_routes.route_handlers,

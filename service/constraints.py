@@ -47,6 +47,12 @@ CONSTRAINTS: dict[str, Refusal] = {
         ConflictError, "your partner already used that externalId for another adoption of this innovation"
     ),
     "adoptions_discontinued_reason": Refusal(InvalidInputError, DISCONTINUED_NEEDS_REASON, "discontinuedReason"),
+    "adoptions_replaced_by_other": Refusal(
+        InvalidInputError, "an innovation cannot be replaced by itself", "replacedBy.innovationId"
+    ),
+    "adoptions_replaced_by_needs_replaced": Refusal(
+        InvalidInputError, "replacedBy needs discontinuedOutcome 'replaced'", "discontinuedOutcome"
+    ),
     "adoption_sources_pair_key": Refusal(ConflictError, "this adoption already learned from that source"),
     "adoption_sources_no_cycle": Refusal(ConflictError, "that learned-from link would make a cycle: {message}"),
     "adoption_sources_not_self": Refusal(InvalidInputError, "an adoption cannot learn from itself"),

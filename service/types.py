@@ -179,16 +179,6 @@ def json_body(*examples: Example) -> BodyKwarg:
     return body
 
 
-class JSONBodyOf:
-    """The old spelling, ``JSONBodyOf[T, Example(...)]``, kept only so branches written against it
-    still run after the merge: a type checker cannot see T through it, so write
-    ``Annotated[T, json_body(...)]`` (and convert any use of this, then delete it)."""
-
-    def __class_getitem__(cls, params: Any) -> Any:
-        body_type, *examples = params if isinstance(params, tuple) else (params,)
-        return Annotated[body_type, json_body(*examples)]
-
-
 # --- shared request parameters --------------------------------------------------------------
 
 # An ETag this API issues is a quoted version number; If-Match takes `*` or a list of them

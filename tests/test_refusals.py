@@ -70,6 +70,8 @@ OWNERSHIP: dict[str, str] = {
     "UpdateAdoption": "site",
     "AddAdoptionSource": "site",
     "RemoveAdoptionSource": "site",
+    "CreateReview": "site",
+    "CreateComplexityAssessment": "site",
     "CreateAim": "site",
     "RecordObservations": "site",
     "UpdateSite": "site",
@@ -288,6 +290,18 @@ async def _seed(w: World) -> None:
         )
     )
     w.ids["adaptations"] = adaptation["id"]
+    review = await _ok(
+        await c.post(f"/v1/adoptions/{adoption['id']}/reviews", json=_example(OPS["CreateReview"]), headers=w.writer)
+    )
+    w.ids["reviews"] = review["id"]
+    assessment = await _ok(
+        await c.post(
+            f"/v1/adoptions/{adoption['id']}/complexity",
+            json=_example(OPS["CreateComplexityAssessment"]),
+            headers=w.writer,
+        )
+    )
+    w.ids["complexity-assessments"] = assessment["id"]
     await _ok(
         await c.post(
             f"/v1/adoptions/{adoption['id']}/aims",
@@ -709,6 +723,8 @@ def _unbuildable(op: Operation) -> list[str]:
             "campaigns",
             "impediments",
             "innovations",
+            "reviews",
+            "complexity-assessments",
             "submissions",
             "webhooks",
         )

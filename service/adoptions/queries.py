@@ -16,6 +16,10 @@ from service.adoptions.schemas import Adoption
 _SELECT = """
 SELECT a.id, a.innovation_id, a.site_code, s.name AS site_name, a.stage, a.started_on, a.is_origin,
        a.notes, a.discontinued_reason, a.external_id, p.name AS partner, a.created_at, a.updated_at, a.version,
+       a.discontinued_criterion, a.discontinued_outcome,
+       CASE WHEN a.replaced_by_innovation_id IS NOT NULL
+            THEN json_build_object('innovationId', a.replaced_by_innovation_id,
+                                   'adoptionId', a.replaced_by_adoption_id) END AS replaced_by,
        coalesce((SELECT json_agg(json_build_object('adoptionId', src.source_adoption_id, 'channel', src.channel,
                                                    'on', src.learned_on, 'siteCode', sa.site_code)
                                  ORDER BY sa.started_on, src.source_adoption_id)
@@ -91,7 +95,8 @@ async def list_adoptions(
 # What the write rules need about an adoption, and about each proposed source.
 # Inside a write: FOR UPDATE serialises writes to one adoption (its stage, dates, sources).
 ADOPTION_META = """
-SELECT a.id, a.innovation_id, a.site_code, a.stage, a.started_on, a.version, a.is_origin, a.partner_id
+SELECT a.id, a.innovation_id, a.site_code, a.stage, a.started_on, a.version, a.is_origin, a.partner_id,
+       a.discontinued_outcome
 FROM adoptions a WHERE a.id = $1
 FOR UPDATE
 """
@@ -108,6 +113,7 @@ class AdoptionFacts(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     is_origin: bool
     partner_id: uuid.UUID | None
+    discontinued_outcome: str | None = None
 
 
 async def adoption_meta(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> AdoptionFacts | None:
@@ -204,9 +210,13 @@ UPDATE adoptions AS a SET
     notes = CASE WHEN $6 THEN $7 ELSE a.notes END,
     discontinued_reason = CASE WHEN $8 THEN $9 ELSE a.discontinued_reason END,
     external_id = CASE WHEN $10 THEN $11 ELSE a.external_id END,
+    discontinued_criterion = CASE WHEN $12 THEN $13 ELSE a.discontinued_criterion END,
+    discontinued_outcome = CASE WHEN $14 THEN $15 ELSE a.discontinued_outcome END,
+    replaced_by_innovation_id = CASE WHEN $16 THEN $17::uuid ELSE a.replaced_by_innovation_id END,
+    replaced_by_adoption_id = CASE WHEN $18 THEN $19::uuid ELSE a.replaced_by_adoption_id END,
     updated_at = now(),
     version = a.version + 1
-WHERE a.id = $1 AND ($12::int[] IS NULL OR a.version = ANY($12::int[]))
+WHERE a.id = $1 AND ($20::int[] IS NULL OR a.version = ANY($20::int[]))
 RETURNING a.id
 """
 
@@ -215,7 +225,17 @@ async def update_adoption(
     conn: asyncpg.Connection, adoption_id: uuid.UUID, changes: dict[str, Any], expected_versions: list[int] | None
 ) -> bool:
     args: list[Any] = [adoption_id]
-    for field in ("stage", "started_on", "notes", "discontinued_reason", "external_id"):
+    for field in (
+        "stage",
+        "started_on",
+        "notes",
+        "discontinued_reason",
+        "external_id",
+        "discontinued_criterion",
+        "discontinued_outcome",
+        "replaced_by_innovation_id",
+        "replaced_by_adoption_id",
+    ):
         args.extend([field in changes, changes.get(field)])
     args.append(expected_versions)
     return await conn.fetchval(UPDATE_ADOPTION, *args) is not None
@@ -226,3 +246,30 @@ EXISTS = "SELECT EXISTS (SELECT 1 FROM adoptions WHERE id = $1)"
 
 async def exists(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval(EXISTS, adoption_id))
+
+
+class SiteAdoption(msgspec.Struct, frozen=True, kw_only=True):
+    """An adoption of some innovation at a site (for ``replacedBy``)."""
+
+    id: uuid.UUID
+    innovation_id: uuid.UUID
+    site_code: str
+
+
+# The site's adoptions of an innovation, open ones first, then the latest.
+SITE_ADOPTIONS_OF = """
+SELECT a.id, a.innovation_id, a.site_code FROM adoptions a
+WHERE a.innovation_id = $1 AND a.site_code = $2
+ORDER BY a.stage = 'discontinued', a.started_on DESC, a.id
+"""
+ADOPTION_AT = "SELECT a.id, a.innovation_id, a.site_code FROM adoptions a WHERE a.id = $1"
+
+
+async def site_adoptions_of(conn: asyncpg.Connection, innovation_id: uuid.UUID, site_code: str) -> list[SiteAdoption]:
+    rows = await conn.fetch(SITE_ADOPTIONS_OF, innovation_id, site_code)
+    return [msgspec.convert(r, SiteAdoption) for r in rows]
+
+
+async def adoption_at(conn: asyncpg.Connection, adoption_id: uuid.UUID) -> SiteAdoption | None:
+    row = await conn.fetchrow(ADOPTION_AT, adoption_id)
+    return None if row is None else msgspec.convert(row, SiteAdoption)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -12,6 +12,16 @@ from service.innovations.schemas import Innovation
 from service.sites.schemas import Site
 from service.types import LINE, TEXT, Base, ReadBase, SiteCode
 from service.vocab import Channel, Stage
+
+# Why an adoption was discontinued: the de-implementation criteria of McKay et al. (2018, "Letting
+# go", Am J Community Psychol 62:189-202): not effective or harmful, not the most effective or
+# efficient, no longer necessary; plus "not feasible to sustain" (see docs/sustainment.md).
+Criterion = Literal[
+    "not_effective_or_harmful", "not_most_effective_or_efficient", "no_longer_necessary", "not_feasible_to_sustain"
+]
+# What happened to it: the four types of de-implementation action (Norton and Chambers, 2020,
+# Implementation Science 15:2).
+Outcome = Literal["removed", "replaced", "reduced", "restricted"]
 
 Notes = Annotated[str, Meta(max_length=10_000, pattern=TEXT)]
 Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=TEXT)]
@@ -40,6 +50,18 @@ class StageEntry(ReadBase, frozen=True):
     reason: str | None = None
 
 
+class ReplacedByIn(Base, frozen=True):
+    """The innovation that took this one's place at the site, and (optionally) the adoption of it there."""
+
+    innovation_id: uuid.UUID
+    adoption_id: uuid.UUID | None = None
+
+
+class ReplacedBy(ReadBase, frozen=True):
+    innovation_id: uuid.UUID
+    adoption_id: uuid.UUID | None
+
+
 class Adoption(ReadBase, frozen=True):
     """A site's take-up of an innovation."""
 
@@ -59,6 +81,10 @@ class Adoption(ReadBase, frozen=True):
     adaptation_count: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Structured de-adoption (``discontinuedReason`` is its free text).
+    discontinued_criterion: Criterion | None = None
+    discontinued_outcome: Outcome | None = None
+    replaced_by: ReplacedBy | None = None
     # Present only when asked for with expand= (service/shaping.py).
     site: Site | UnsetType = UNSET
     innovation: Innovation | UnsetType = UNSET
@@ -85,10 +111,14 @@ class AdoptionCreate(Base, frozen=True):
 
 
 class AdoptionUpdate(Base, frozen=True):
-    """A partial update. Moving to ``discontinued`` needs ``discontinuedReason``."""
+    """A partial update. Moving to ``discontinued`` needs ``discontinuedReason`` (free text) or
+    ``discontinuedCriterion``; ``discontinuedOutcome`` and ``replacedBy`` say what happened."""
 
     stage: Stage | UnsetType = UNSET
     started_on: dt.date | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
     discontinued_reason: Reason | None | UnsetType = UNSET
     external_id: ExternalId | None | UnsetType = UNSET
+    discontinued_criterion: Criterion | None | UnsetType = UNSET
+    discontinued_outcome: Outcome | None | UnsetType = UNSET
+    replaced_by: ReplacedByIn | None | UnsetType = UNSET

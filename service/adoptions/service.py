@@ -11,7 +11,7 @@ import asyncpg
 
 from service.adoptions import queries
 from service.adoptions.queries import AdoptionFacts
-from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, SourceIn
+from service.adoptions.schemas import Adoption, AdoptionCreate, AdoptionUpdate, ReplacedByIn, SourceIn
 from service.auth.schemas import Principal
 from service.authz import require_site_writer
 from service.constraints import DISCONTINUED_NEEDS_REASON, refusal_for
@@ -140,12 +140,37 @@ async def _writable(conn: asyncpg.Connection, principal: Principal, adoption_id:
     return meta
 
 
+DEADOPTION_FIELDS = ("discontinued_criterion", "discontinued_outcome", "replaced_by")
+_DEADOPTION_WIRE = {
+    "discontinued_criterion": "discontinuedCriterion",
+    "discontinued_outcome": "discontinuedOutcome",
+    "replaced_by": "replacedBy",
+}
+
+
 def _update_rules(meta: AdoptionFacts, changes: dict[str, Any]) -> None:
     stage = changes.get("stage", meta.stage)
-    if stage == "discontinued" and meta.stage != "discontinued" and not changes.get("discontinued_reason"):
-        raise InvalidInputError(DISCONTINUED_NEEDS_REASON, field="discontinuedReason")
+    if (
+        stage == "discontinued"
+        and meta.stage != "discontinued"
+        and not changes.get("discontinued_reason")
+        and not changes.get("discontinued_criterion")
+    ):
+        raise InvalidInputError(
+            f"{DISCONTINUED_NEEDS_REASON}: a discontinuedReason (free text) or a discontinuedCriterion",
+            field="discontinuedReason",
+        )
+    if stage != "discontinued":
+        for field in DEADOPTION_FIELDS:
+            if changes.get(field) is not None:
+                raise InvalidInputError(
+                    f"{_DEADOPTION_WIRE[field]} is only for a discontinued adoption (stage 'discontinued')",
+                    field=_DEADOPTION_WIRE[field],
+                )
     if stage != "discontinued" and "stage" in changes:
         changes.setdefault("discontinued_reason", None)
+        for field in DEADOPTION_FIELDS:
+            changes.setdefault(field, None)
     if "started_on" in changes and changes["started_on"] > dt.date.today():
         raise InvalidInputError("startedOn cannot be in the future", field="startedOn")
 
@@ -165,6 +190,7 @@ async def update_adoption(
             meta = await _writable(conn, principal, adoption_id)
             check_external_id_writer(principal, meta.partner_id, changes)
             _update_rules(meta, changes)
+            await _replacement(conn, meta, changes)
             ok = await queries.update_adoption(conn, adoption_id, changes, expected)
     except asyncpg.PostgresError as exc:
         raise map_db_error(exc, field="startedOn") from exc
@@ -173,6 +199,56 @@ async def update_adoption(
     found = await queries.get_adoption(conn, adoption_id)
     assert found is not None
     return found
+
+
+async def _replacement(conn: asyncpg.Connection, meta: AdoptionFacts, changes: dict[str, Any]) -> None:
+    """Check ``replacedBy`` against the rules and turn it into the two columns (inside the write).
+
+    The replacing innovation must be another innovation, adopted at the same site; the adoption
+    named (or, when none is named, the site's adoption of it: an open one first, else the latest)
+    is recorded with it. ``replacedBy`` needs the outcome 'replaced'.
+    """
+    if "replaced_by" not in changes:
+        return
+    replaced_by: ReplacedByIn | None = changes.pop("replaced_by")
+    if replaced_by is None:
+        changes["replaced_by_innovation_id"] = None
+        changes["replaced_by_adoption_id"] = None
+        return
+    outcome = changes.get("discontinued_outcome", meta.discontinued_outcome)
+    if outcome != "replaced":
+        raise InvalidInputError(
+            "replacedBy needs discontinuedOutcome 'replaced' (send both)", field="discontinuedOutcome"
+        )
+    if replaced_by.innovation_id == meta.innovation_id:
+        raise InvalidInputError(
+            "replacedBy names this adoption's own innovation; an innovation cannot be replaced by itself",
+            field="replacedBy.innovationId",
+        )
+    if replaced_by.adoption_id is not None:
+        named = await queries.adoption_at(conn, replaced_by.adoption_id)
+        if named is None or named.innovation_id != replaced_by.innovation_id or named.site_code != meta.site_code:
+            raise InvalidInputError(
+                f"replacedBy.adoptionId must be an adoption of innovation {replaced_by.innovation_id} "
+                f"at site {meta.site_code}",
+                field="replacedBy.adoptionId",
+            )
+        adoption_id = named.id
+    else:
+        if not await innovation_exists(conn, replaced_by.innovation_id):
+            raise InvalidInputError(
+                f"no innovation has id {replaced_by.innovation_id}", field="replacedBy.innovationId"
+            )
+        found = await queries.site_adoptions_of(conn, replaced_by.innovation_id, meta.site_code)
+        if not found:
+            raise InvalidInputError(
+                f"site {meta.site_code} never adopted innovation {replaced_by.innovation_id}; "
+                "record that adoption first",
+                field="replacedBy.innovationId",
+            )
+        adoption_id = found[0].id
+    changes["replaced_by_innovation_id"] = replaced_by.innovation_id
+    changes["replaced_by_adoption_id"] = adoption_id
 
 
 async def add_source(

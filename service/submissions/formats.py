@@ -215,7 +215,20 @@ _CANONICAL = {c.lower(): c for c in CSV_COLUMNS}
 EXPORT_ALIASES = {"innovationid": "innovation", "sources": "learnedFrom"}
 EXPORT_READ_ONLY = frozenset(
     c.lower()
-    for c in ("id", "siteName", "stageHistory", "isOrigin", "partner", "adaptationCount", "createdAt", "updatedAt")
+    for c in (
+        "id",
+        "siteName",
+        "stageHistory",
+        "isOrigin",
+        "partner",
+        "adaptationCount",
+        "createdAt",
+        "updatedAt",
+        # structured de-adoption (docs/sustainment.md): not carried by submissions yet
+        "discontinuedCriterion",
+        "discontinuedOutcome",
+        "replacedBy",
+    )
 )
 IGNORED = "-"
 

@@ -18,6 +18,7 @@ ACTIONS: dict[str, str] = {"create": "created", "update": "updated", "delete": "
 EVENT_TYPES: tuple[str, ...] = (
     *(f"{entity}.{past}" for entity in ENTITIES for past in ACTIONS.values()),
     "adoption.stage_changed",
+    "review.overdue",
 )
 # What a webhook may subscribe to: an event type, every event of one entity, or everything.
 EVENT_PATTERNS: frozenset[str] = frozenset({*EVENT_TYPES, *(f"{e}.*" for e in ENTITIES), "*"})

@@ -64,6 +64,7 @@ from service import __version__
 from service.changes.schemas import ChangeActor
 from service.config import Settings
 from service.db import init_connection, pooled, server_settings
+from service.reviews.overdue import notice_overdue
 from service.webhooks import queries, targets
 from service.webhooks.crypto import SecretBox, SecretKeyError
 from service.webhooks.schemas import ClaimedDelivery, EventData, WebhookEvent
@@ -78,6 +79,7 @@ WORKER_APPLICATION_NAME = "spread-worker"
 # A worker's transactions are a few statements long; one left open (a bug, a stuck task) is
 # ended by the server rather than stalling the change feed.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000
+OVERDUE_CHECK_SECONDS = 60.0  # how often a worker notices overdue reviews (review.overdue events)
 
 
 async def create_worker_pool(dsn: str, settings: Settings, max_size: int) -> asyncpg.Pool:
@@ -175,6 +177,7 @@ class Worker:
         self.name = name
         self.stats = Stats()
         self._wake = asyncio.Event()
+        self._next_overdue_check = 0.0  # the first fan-out checks
         self._box = SecretBox(self.config.secret_key)
 
     async def __aenter__(self) -> Worker:
@@ -200,6 +203,9 @@ class Worker:
         """Queue deliveries for every change finished since the last fan-out; how many."""
         async with self.pool.acquire() as proxy:
             conn = pooled(proxy)
+            if time.monotonic() >= self._next_overdue_check:  # review.overdue events (service/reviews/overdue.py)
+                self._next_overdue_check = time.monotonic() + OVERDUE_CHECK_SECONDS
+                await notice_overdue(conn)
             queued, webhooks = await queries.fan_out(conn)
         if queued:
             self.stats.queued += queued

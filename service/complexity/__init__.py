@@ -1,0 +1,1 @@
+"""NASSS complexity assessments of adoptions, and the innovation's complexity summary."""

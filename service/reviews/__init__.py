@@ -1,0 +1,1 @@
+"""Sustainment reviews of adoptions, reviews due, and the innovation's sustainment summary."""
