@@ -14,7 +14,7 @@ from litestar import get
 
 from service.app import create_app
 from service.config import Settings
-from service.middleware import deprecated
+from service.conventions import deprecated
 from tests.conftest import app_of
 from tests.factories import make_innovation
 

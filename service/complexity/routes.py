@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import PathParameter
 
-from service.adoptions.queries import exists as adoption_exists
+from service.adoptions.service import require_adoption
 from service.auth.schemas import Principal
 from service.complexity import queries, service
 from service.complexity.schemas import Assessment, AssessmentCreate, AssessmentPage, ComplexitySummary
@@ -79,8 +79,8 @@ async def list_assessments(
     """The adoption's assessments, earliest first."""
     after = _after(cursor)
     items = await queries.list_for(conn, id, after, limit)
-    if not items and not await adoption_exists(conn, id):
-        raise NotFoundError(f"no adoption has id {id}")
+    if not items:
+        await require_adoption(conn, id)
     next_cursor = None
     if len(items) == limit:
         next_cursor = encode_cursor([items[-1].assessed_on.isoformat(), str(items[-1].id)])

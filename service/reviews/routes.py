@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
-from service.adoptions.queries import exists as adoption_exists
+from service.adoptions.service import require_adoption
 from service.auth.schemas import Principal
 from service.db import Actor, Connection
 from service.errors import InvalidInputError, NotFoundError, responses
@@ -93,8 +93,8 @@ async def list_reviews(
     """The adoption's reviews, earliest first."""
     after = _after_review(cursor)
     items = await queries.list_reviews(conn, id, after, limit)
-    if not items and not await adoption_exists(conn, id):
-        raise NotFoundError(f"no adoption has id {id}")
+    if not items:
+        await require_adoption(conn, id)
     next_cursor = None
     if len(items) == limit:
         next_cursor = encode_cursor([items[-1].reviewed_on.isoformat(), str(items[-1].id)])

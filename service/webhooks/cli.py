@@ -50,7 +50,8 @@ def worker(once: bool, concurrency: int, interval: float, timeout: float) -> Non
     from service.cli_support import run as _run
     from service.cli_support import settings as _settings
     from service.logs import configure_logging
-    from service.webhooks.worker import Worker, WorkerConfig, create_worker_pool
+    from service.webhooks.policy import WorkerConfig
+    from service.webhooks.worker import Worker, create_worker_pool
 
     settings = _settings()
     dsn, is_embedded = resolve_dsn(settings, quiet=True)

@@ -51,8 +51,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
-import ssl
 import time
 from typing import Any
 
@@ -61,13 +59,13 @@ import httpx
 import msgspec
 
 from service import __version__
-from service.changes.schemas import ChangeActor
 from service.config import Settings
 from service.db import init_connection, pooled, server_settings
 from service.reviews.overdue import notice_overdue
 from service.webhooks import queries, targets
 from service.webhooks.crypto import SecretBox, SecretKeyError
-from service.webhooks.schemas import ClaimedDelivery, EventData, WebhookEvent
+from service.webhooks.policy import WorkerConfig, backoff, event_body, is_tls, retry_after
+from service.webhooks.schemas import ClaimedDelivery
 from service.webhooks.signing import signature_header
 
 log = logging.getLogger("spread.webhooks")
@@ -96,58 +94,6 @@ async def create_worker_pool(dsn: str, settings: Settings, max_size: int) -> asy
         },
         command_timeout=max(settings.statement_timeout_ms / 1000 + 5, 10),
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkerConfig:
-    secret_key: bytes = dataclasses.field(repr=False)  # SPREAD_SECRET_KEY: decrypts webhook secrets
-    concurrency: int = 4  # deliveries in flight at once
-    poll_interval: float = 1.0  # seconds between fan-outs, and between polls when idle
-    timeout: float = 10.0  # seconds for one whole delivery: resolve, connect, send, answer
-    base_delay: float = 10.0  # first retry after 5-10 s
-    max_delay: float = 3600.0  # the wait stops doubling at one hour
-    retry_window: float = 24 * 3600.0  # then the delivery is dead
-    allow_private: bool = False  # SPREAD_WEBHOOK_ALLOW_PRIVATE: no SSRF guard (development, tests)
-    lease_margin: float = 30.0  # a lease lasts timeout + this, so it outlives the POST
-    max_response_bytes: int = 4096  # of a receiver's answer, read then dropped
-
-
-def backoff(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the ``attempts``-th failure: exponential, capped, with jitter."""
-    ceiling: float = min(config.max_delay, config.base_delay * 2 ** min(attempts - 1, 40))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
-
-
-def event_body(job: ClaimedDelivery) -> bytes:
-    """The JSON body: the same bytes on every attempt (only the timestamp header changes)."""
-    event = WebhookEvent(
-        id=str(job.change_seq),
-        type=job.event_type,
-        occurred_at=job.at,  # type: ignore[arg-type]  # deliver_next sends only jobs whose change exists (at set)
-        data=EventData(
-            entity=job.entity or "",
-            entity_id=job.entity_id or "",
-            action=job.action,  # type: ignore[arg-type]  # the change log's action: create, update or delete
-            before=job.before,
-            after=job.after,
-            actor=msgspec.convert(job.actor or {}, ChangeActor),
-        ),
-    )
-    return _encode(event)
-
-
-def _is_tls(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    return float(raw) if raw.isdigit() else None
 
 
 @dataclasses.dataclass
@@ -302,7 +248,7 @@ class Worker:
         except (TimeoutError, httpx.TimeoutException):
             return None, "timeout", None
         except httpx.ConnectError as exc:
-            return None, "tls_failed" if _is_tls(exc) else "connection_failed", None
+            return None, "tls_failed" if is_tls(exc) else "connection_failed", None
         except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError):
             return None, "protocol_error", None
         except (httpx.HTTPError, httpx.InvalidURL, OSError):
@@ -334,7 +280,7 @@ class Worker:
             await response.aclose()
         if 200 <= response.status_code < 300:
             return response.status_code, None, None
-        return response.status_code, "http_status", _retry_after(response)
+        return response.status_code, "http_status", retry_after(response)
 
     def _fields(self, job: ClaimedDelivery, **more: Any) -> dict[str, Any]:
         return {

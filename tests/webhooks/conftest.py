@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from service.config import Settings
-from service.webhooks.worker import Worker, WorkerConfig, create_worker_pool
+from service.webhooks.policy import WorkerConfig
+from service.webhooks.worker import Worker, create_worker_pool
 from tests.conftest import running_app, settings_for
 
 SECRET_KEY = bytes(range(32))

@@ -19,8 +19,9 @@ import asyncpg
 import httpx
 import pytest
 
+from service.webhooks.policy import backoff
 from service.webhooks.signing import verify_signature
-from service.webhooks.worker import Worker, backoff
+from service.webhooks.worker import Worker
 from tests.webhooks import registry
 from tests.webhooks.conftest import FAST, SECRET_KEY, create_webhook, drain_until, make_pool, wait_for
 from tests.webhooks.receiver import Receiver
