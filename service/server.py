@@ -34,7 +34,9 @@ def app_from_environment() -> Litestar:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    app.state.freeze_gc = True  # the lifespan freezes what the process keeps (service.db.pool_lifespan)
+    return app
 
 
 def run(settings: Settings) -> None:
