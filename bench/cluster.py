@@ -78,7 +78,7 @@ default_pool_size = 150
 server_reset_query = DISCARD ALL
 server_check_delay = 1
 server_login_retry = 1
-ignore_startup_parameters = extra_float_digits,statement_timeout,plan_cache_mode,application_name
+ignore_startup_parameters = extra_float_digits,statement_timeout,plan_cache_mode,synchronize_seqscans,application_name
 logfile = {dir}/pgbouncer-{port}.log
 pidfile = {dir}/pgbouncer-{port}.pid
 """
@@ -172,7 +172,8 @@ class Cluster:
         _run(
             PG_BIN / "psql", "-h", "127.0.0.1", "-p", str(PRIMARY_PORT), "-U", "postgres", "-d", DATABASE, "-c",
             f"ALTER DATABASE {DATABASE} SET plan_cache_mode = force_custom_plan;"
-            f" ALTER DATABASE {DATABASE} SET statement_timeout = 15000; ALTER DATABASE {DATABASE} SET timezone = 'UTC'",
+            f" ALTER DATABASE {DATABASE} SET statement_timeout = 15000; ALTER DATABASE {DATABASE} SET timezone = 'UTC';"
+            f" ALTER DATABASE {DATABASE} SET synchronize_seqscans = off",
         )  # fmt: skip
 
     def start_replica(self) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from service import logs, metrics
 from service.auth.keys import KEY_PREFIX, hash_secret
@@ -140,6 +141,9 @@ class RequestPath:
                         await release_lease(state)
                     state["read_retried"] = True
                     retry = False
+                    # The dropped 503 never reached the client: Litestar must not think the
+                    # response started, or a second failure would escape as a 500.
+                    ScopeState.from_scope(scope).response_started = False
                     await self.app(scope, receive, send_with_id)
         finally:
             if "conn_lease" in state:

@@ -44,7 +44,7 @@ def cluster() -> Iterator[local_cluster.Cluster]:
         c.start(2, env={"SPREAD_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG), "SPREAD_REPLICA_CHECK_INTERVAL": "0.2"})
         yield c
     finally:
-        c.stop()
+        c.stop(keep=bool(os.environ.get("SPREAD_CLUSTER_KEEP")))  # keep the logs to read a failure
 
 
 @pytest.fixture
