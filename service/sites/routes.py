@@ -76,7 +76,10 @@ async def list_sites(
             examples=[],
         ),
     ] = None,
-    radius_km: Annotated[float, QueryParameter(name="radiusKm", gt=0, le=1000, description="With near")] = 25.0,
+    radius_km: Annotated[
+        float,
+        QueryParameter(name="radiusKm", ge=0.01, le=1000, description="With near: kilometres, 0.01 (10 m) to 1,000"),
+    ] = 25.0,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     fields: FieldsQuery = None,

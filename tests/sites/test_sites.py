@@ -181,3 +181,12 @@ async def test_issued_codes_come_from_a_sequence_and_never_collide(client: httpx
     assert len(set(codes)) == len(codes) == 200
     assert all(re.fullmatch(r"SPR-[0-9]{6}", c) for c in codes), codes[:5]
     assert "SPR-000002" not in codes and "SPR-000001" in codes
+
+
+async def test_near_with_a_vanishing_radius_is_refused_not_a_500(client, reader) -> None:
+    """The fuzzer sent radiusKm=5e-324 (a denormal), which overflowed in SQL: the bound is 10 m."""
+    r = await client.get("/v1/sites?near=6,1&radiusKm=5e-324", headers=reader)
+    assert r.status_code == 422, r.text
+    assert "radiusKm" in r.json()["detail"], r.text
+    r = await client.get("/v1/sites?near=53.48,-2.24&radiusKm=0.01", headers=reader)
+    assert r.status_code == 200, r.text
